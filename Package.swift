@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(name: "ModelGateJSONTests", dependencies: ["ModelGateJSON"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ModelGateWireTests",
-            dependencies: ["ModelGateWire", "ModelGateCore", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["ModelGateWire", "ModelGateCore", "ModelGateTestSupport", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ModelGateUpstreamTests", dependencies: ["ModelGateUpstream", "ModelGateTestSupport"], swiftSettings: swiftSettings),

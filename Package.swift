@@ -155,7 +155,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ModelGateFakeUpstreamTests",
-            dependencies: ["ModelGateFakeUpstream"],
+            dependencies: [
+                "ModelGateFakeUpstream",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

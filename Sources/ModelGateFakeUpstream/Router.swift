@@ -66,7 +66,7 @@ final class ServerCore: Sendable {
         }
 
         let scenario: Scenario
-        switch Scenario.parse(scenarioText ?? "") {
+        switch Scenario.parse(scenarioText ?? "", allowingModelName: headerScenario == nil) {
         case .failure(let error):
             return failure(
                 400,

@@ -40,12 +40,13 @@ struct Scenario: Sendable, Equatable {
     private static let maxMilliseconds = 3_600_000
     private static let maxTokens = 50_000_000
 
-    /// Parses `text`. A string without `;` or `=` that is not a flag is a plain model name and
-    /// means the default scenario.
-    static func parse(_ text: String) -> Result<Scenario, ParseError> {
+    /// Parses `text`. With `allowingModelName`, a string without `;` or `=` that is not a flag
+    /// is a plain model name and means the default scenario; an `X-Fake-Scenario` header gets no
+    /// such leniency, so a typo there is a 400.
+    static func parse(_ text: String, allowingModelName: Bool = true) -> Result<Scenario, ParseError> {
         var scenario = Scenario()
         let utf8 = text.utf8
-        if !utf8.contains(UInt8(ascii: ";")) && !utf8.contains(UInt8(ascii: "=")) {
+        if allowingModelName && !utf8.contains(UInt8(ascii: ";")) && !utf8.contains(UInt8(ascii: "=")) {
             let bare = Substring(text).trimmingASCIIWhitespace()
             if !self.flags.contains(bare) {
                 return .success(scenario)

@@ -15,7 +15,6 @@ private final class Exchange {
     let keepAlive: Bool
     let producer: any ResponseProducer
     let preamble: Preamble
-    var started = false
     var start = NIODeadline.uptimeNanoseconds(0)
     var delayDone = false
     var preambleDone = false
@@ -123,11 +122,11 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         var keepAlive = head.isKeepAlive
         let uri = head.uri[...]
-        let queryStart = uri.firstIndex(of: "?")
+        let queryStart = uri.utf8.firstIndex(of: UInt8(ascii: "?"))
         let path = queryStart.map { uri[..<$0] } ?? uri
         let query = queryStart.map { uri[uri.index(after: $0)...] }
 
-        if path.hasPrefix("/_fake/") {
+        if path.utf8HasPrefix("/_fake/") {
             self.enqueue(.control(method: head.method, path: path, query: query, keepAlive: keepAlive))
             return
         }
@@ -187,7 +186,6 @@ final class ConnectionHandler: ChannelInboundHandler {
                     method: method, path: path, query: query, keepAlive: keepAlive, allocator: context.channel.allocator)
                 exchange = Exchange(seq: nil, keepAlive: keepAlive, producer: response, preamble: Preamble())
             }
-            exchange.started = true
             exchange.start = .now()
             self.current = exchange
             self.pump()
@@ -238,11 +236,6 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         context.close(promise: nil)
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // The peer half-closed: with half-closure disabled NIO closes the channel right after.
-        context.fireUserInboundEventTriggered(event)
     }
 
     // MARK: Writing

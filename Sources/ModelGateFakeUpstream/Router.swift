@@ -140,8 +140,8 @@ final class ServerCore: Sendable {
                 preamble: preamble)
         }
 
-        let isChat = path.hasSuffix("/chat/completions")
-        let isEmbeddings = path.hasSuffix("/embeddings")
+        let isChat = path.utf8HasSuffix("/chat/completions")
+        let isEmbeddings = !isChat && path.utf8HasSuffix("/embeddings")
         guard isChat || isEmbeddings else {
             return failure(
                 404,

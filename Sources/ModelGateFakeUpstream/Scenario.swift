@@ -34,8 +34,6 @@ struct Scenario: Sendable, Equatable {
         var code: String
     }
 
-    private static let flags: Set<Substring> = ["stall_headers", "no_done"]
-
     /// Upper bounds keep a typo from asking for a day-long stall or a terabyte stream.
     private static let maxMilliseconds = 3_600_000
     private static let maxTokens = 50_000_000
@@ -46,9 +44,10 @@ struct Scenario: Sendable, Equatable {
     static func parse(_ text: String, allowingModelName: Bool = true) -> Result<Scenario, ParseError> {
         var scenario = Scenario()
         let utf8 = text.utf8
-        if allowingModelName && !utf8.contains(UInt8(ascii: ";")) && !utf8.contains(UInt8(ascii: "=")) {
+        // Fast path for plain model names, checked on bytes: this runs on every request.
+        if allowingModelName && !utf8.contains(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "=") }) {
             let bare = Substring(text).trimmingASCIIWhitespace()
-            if !self.flags.contains(bare) {
+            if !bare.utf8.elementsEqual("stall_headers".utf8) && !bare.utf8.elementsEqual("no_done".utf8) {
                 return .success(scenario)
             }
         }
@@ -175,14 +174,15 @@ struct Scenario: Sendable, Equatable {
 
 extension Substring {
     func trimmingASCIIWhitespace() -> Substring {
-        var start = self.startIndex
-        var end = self.endIndex
-        while start < end, self[start] == " " || self[start] == "\t" {
-            start = self.index(after: start)
+        let utf8 = self.utf8
+        var start = utf8.startIndex
+        var end = utf8.endIndex
+        while start < end, utf8[start] == UInt8(ascii: " ") || utf8[start] == UInt8(ascii: "\t") {
+            start = utf8.index(after: start)
         }
         while end > start {
-            let before = self.index(before: end)
-            guard self[before] == " " || self[before] == "\t" else { break }
+            let before = utf8.index(before: end)
+            guard utf8[before] == UInt8(ascii: " ") || utf8[before] == UInt8(ascii: "\t") else { break }
             end = before
         }
         return self[start..<end]

@@ -140,6 +140,21 @@ extension ByteBuffer {
     }
 }
 
+// Byte-level string tests: `hasPrefix`/`hasSuffix` on String compare Characters (grapheme
+// breaking), which showed up in profiles of the request path.
+extension Substring {
+    func utf8HasPrefix(_ prefix: StaticString) -> Bool {
+        let bytes = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+        return self.utf8.starts(with: bytes)
+    }
+
+    func utf8HasSuffix(_ suffix: StaticString) -> Bool {
+        let bytes = UnsafeBufferPointer(start: suffix.utf8Start, count: suffix.utf8CodeUnitCount)
+        let utf8 = self.utf8
+        return utf8.count >= bytes.count && utf8.suffix(bytes.count).elementsEqual(bytes)
+    }
+}
+
 /// HTTP status reason phrases for the codes a provider plausibly sends.
 enum HTTPReason {
     static func phrase(_ code: Int) -> String {

@@ -17,10 +17,10 @@ import Darwin
 /// revalidated with one `lstat` per request so an edited fixture is picked up.
 final class FixtureStore: Sendable {
     enum LoadError: Error, Equatable {
-        case badName(String)
-        case notFound(String)
-        case tooLarge(String)
-        case unreadable(String)
+        case badName
+        case notFound
+        case tooLarge
+        case unreadable
     }
 
     private struct Entry {
@@ -41,11 +41,11 @@ final class FixtureStore: Sendable {
     }
 
     func load(_ name: String) -> Result<ByteBuffer, LoadError> {
-        guard Self.isPlainName(name) else { return .failure(.badName(name)) }
+        guard Self.isPlainName(name) else { return .failure(.badName) }
         let path = self.directory.hasSuffix("/") ? self.directory + name : self.directory + "/" + name
         var info = stat()
         guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            return .failure(.notFound(name))
+            return .failure(.notFound)
         }
         let identity = (
             device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int(info.st_size),
@@ -57,9 +57,9 @@ final class FixtureStore: Sendable {
         {
             return .success(cached.contents)
         }
-        guard identity.size <= Self.maxFileBytes else { return .failure(.tooLarge(name)) }
+        guard identity.size <= Self.maxFileBytes else { return .failure(.tooLarge) }
         guard let contents = Self.readFile(path: path, expectedSize: identity.size) else {
-            return .failure(.unreadable(name))
+            return .failure(.unreadable)
         }
         let entry = Entry(
             device: identity.device, inode: identity.inode, size: identity.size, modifiedSeconds: identity.seconds,

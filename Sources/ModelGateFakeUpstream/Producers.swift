@@ -27,6 +27,27 @@ protocol ResponseProducer: AnyObject {
     func next(allocator: ByteBufferAllocator, base: NIODeadline) -> ResponseStep
 }
 
+/// How a stream producer's last states behave, shared by the generated and replayed streams.
+enum StreamEnding {
+    case reset
+    case stall
+    case done
+
+    /// Buffered bytes leave first; then the reset (once), or silence.
+    mutating func step(flushing out: ByteBuffer) -> ResponseStep {
+        if out.readableBytes > 0 {
+            return .write(out, flush: true)
+        }
+        switch self {
+        case .reset:
+            self = .done
+            return .reset
+        case .stall, .done:
+            return .stall
+        }
+    }
+}
+
 /// A response known in full up front: unary answers, errors and control endpoints.
 final class FixedResponse: ResponseProducer {
     private let head: ResponseHead
@@ -105,9 +126,7 @@ final class TokenStreamProducer: ResponseProducer {
         case sleeping(Int)
         case token(Int)
         case tail
-        case pendingReset
-        case stalled
-        case done
+        case ending(StreamEnding)
     }
 
     private static let tokenOpen: StaticString = "{\"index\":0,\"delta\":{\"content\":\"tok"
@@ -161,17 +180,17 @@ final class TokenStreamProducer: ResponseProducer {
 
             case .afterToken(let count):
                 if count == self.faults.resetAfter {
-                    self.phase = .pendingReset
+                    self.phase = .ending(.reset)
                     continue
                 }
                 if count == self.faults.stallAfter {
-                    self.phase = .stalled
+                    self.phase = .ending(.stall)
                     continue
                 }
                 if count == self.faults.errorEventAfter {
                     self.writeErrorEvent(into: &out, allocator: allocator)
                     BodyWriter.finish(framing: self.framing, into: &out)
-                    self.phase = .done
+                    self.phase = .ending(.done)
                     return .finish(out)
                 }
                 if count == self.faults.malformedAfter {
@@ -220,24 +239,13 @@ final class TokenStreamProducer: ResponseProducer {
                     self.writeRawEvent("data: [DONE]\n\n", into: &out)
                 }
                 BodyWriter.finish(framing: self.framing, into: &out)
-                self.phase = .done
+                self.phase = .ending(.done)
                 return .finish(out)
 
-            case .pendingReset:
-                if out.readableBytes > 0 {
-                    return .write(out, flush: true)
-                }
-                self.phase = .done
-                return .reset
-
-            case .stalled:
-                if out.readableBytes > 0 {
-                    return .write(out, flush: true)
-                }
-                return .stall
-
-            case .done:
-                return .stall
+            case .ending(var ending):
+                let step = ending.step(flushing: out)
+                self.phase = .ending(ending)
+                return step
             }
         }
     }
@@ -298,9 +306,7 @@ final class ReplayProducer: ResponseProducer {
         case afterPiece(Int)
         case sleeping(Int)
         case piece(Int)
-        case pendingReset
-        case stalled
-        case done
+        case ending(StreamEnding)
     }
 
     private let head: ResponseHead
@@ -343,16 +349,16 @@ final class ReplayProducer: ResponseProducer {
 
             case .afterPiece(let count):
                 if count == self.resetAfter {
-                    self.phase = .pendingReset
+                    self.phase = .ending(.reset)
                     continue
                 }
                 if count == self.stallAfter {
-                    self.phase = .stalled
+                    self.phase = .ending(.stall)
                     continue
                 }
                 if count >= self.pieceCount {
                     BodyWriter.finish(framing: self.framing, into: &out)
-                    self.phase = .done
+                    self.phase = .ending(.done)
                     return .finish(out)
                 }
                 // Each piece leaves in its own flush, so the reader sees the split.
@@ -374,21 +380,10 @@ final class ReplayProducer: ResponseProducer {
                 }
                 self.phase = .afterPiece(index + 1)
 
-            case .pendingReset:
-                if out.readableBytes > 0 {
-                    return .write(out, flush: true)
-                }
-                self.phase = .done
-                return .reset
-
-            case .stalled:
-                if out.readableBytes > 0 {
-                    return .write(out, flush: true)
-                }
-                return .stall
-
-            case .done:
-                return .stall
+            case .ending(var ending):
+                let step = ending.step(flushing: out)
+                self.phase = .ending(ending)
+                return step
             }
         }
     }

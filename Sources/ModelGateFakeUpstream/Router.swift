@@ -88,24 +88,12 @@ final class ServerCore: Sendable {
             switch self.fixtures.load(name) {
             case .success(let contents):
                 file = contents
-            case .failure(.badName(let bad)):
-                return failure(
-                    400,
-                    OpenAIError(
-                        message: "replay file \"\(bad)\" must be a plain file name inside the fixtures directory",
-                        type: "invalid_request_error", param: "model", code: "bad_replay_name"))
-            case .failure(.notFound(let missing)):
-                return failure(
-                    404,
-                    OpenAIError(
-                        message: "replay file \"\(missing)\" not found in the fixtures directory",
-                        type: "invalid_request_error", param: "model", code: "replay_not_found"))
-            case .failure(.tooLarge(let name)), .failure(.unreadable(let name)):
-                return failure(
-                    500,
-                    OpenAIError(
-                        message: "replay file \"\(name)\" could not be read", type: "server_error", param: nil,
-                        code: "replay_unreadable"))
+            case .failure(.badName):
+                return failure(400, Self.replayError(name, "must be a plain file name inside the fixtures directory", code: "bad_replay_name"))
+            case .failure(.notFound):
+                return failure(404, Self.replayError(name, "not found in the fixtures directory", code: "replay_not_found"))
+            case .failure(.tooLarge), .failure(.unreadable):
+                return failure(500, Self.replayError(name, "could not be read", code: "replay_unreadable"))
             }
             var replayHead = baseHead
             replayHead.status = scenario.status ?? 200
@@ -240,6 +228,10 @@ final class ServerCore: Sendable {
         let rest = path[range.upperBound...]
         let name = rest.prefix { $0 != ":" && $0 != "/" }
         return name.isEmpty ? nil : percentDecode(name)
+    }
+
+    private static func replayError(_ name: String, _ problem: String, code: String) -> OpenAIError {
+        OpenAIError(message: "replay file \"\(name)\" \(problem)", type: "invalid_request_error", param: "model", code: code)
     }
 
     static func contentType(forFixture name: String) -> String {

@@ -148,6 +148,16 @@ final class ServerCore: Sendable {
         let model = fields.model ?? "fake-model"
         let created = WallClock.nowSeconds()
 
+        // A 200 with a body built in full; `malformed_after` swaps in broken JSON.
+        func unaryAnswer(_ body: () -> ByteBuffer) -> PlannedResponse {
+            var okHead = baseHead
+            okHead.status = 200
+            let bytes = scenario.malformedAfter != nil ? Self.malformedBody(allocator: allocator) : body()
+            return PlannedResponse(
+                seq: seq, producer: FixedResponse(head: okHead, body: bytes, stallAfterHead: scenario.stallAfter != nil),
+                preamble: preamble)
+        }
+
         if isEmbeddings {
             guard let inputs = fields.inputs, !inputs.isEmpty else {
                 return failure(
@@ -165,18 +175,11 @@ final class ServerCore: Sendable {
                             "the fake upstream answers at most \(Self.maxEmbeddingInputs) inputs of 1...\(Self.maxEmbeddingDimensions) dimensions",
                         type: "invalid_request_error", param: "dimensions", code: nil))
             }
-            var okHead = baseHead
-            okHead.status = 200
-            let body =
-                scenario.malformedAfter != nil
-                ? Self.malformedBody(allocator: allocator)
-                : Self.embeddingsBody(
+            return unaryAnswer {
+                Self.embeddingsBody(
                     model: model, inputs: inputs, dimensions: dimensions, base64: fields.base64Encoding,
                     allocator: allocator)
-            return PlannedResponse(
-                seq: seq,
-                producer: FixedResponse(head: okHead, body: body, stallAfterHead: scenario.stallAfter != nil),
-                preamble: preamble)
+            }
         }
 
         if fields.stream {
@@ -209,17 +212,11 @@ final class ServerCore: Sendable {
         // A unary answer arrives when its last token would have.
         preamble.headerDelayMilliseconds =
             scenario.firstMilliseconds + scenario.paceMilliseconds * max(scenario.tokens - 1, 0)
-        var okHead = baseHead
-        okHead.status = 200
-        let body =
-            scenario.malformedAfter != nil
-            ? Self.malformedBody(allocator: allocator)
-            : Self.chatCompletionBody(
+        return unaryAnswer {
+            Self.chatCompletionBody(
                 seq: seq, model: model, created: created, tokens: scenario.tokens, promptTokens: fields.promptWords,
                 allocator: allocator)
-        return PlannedResponse(
-            seq: seq, producer: FixedResponse(head: okHead, body: body, stallAfterHead: scenario.stallAfter != nil),
-            preamble: preamble)
+        }
     }
 
     /// Gemini-style paths carry the model: `/v1beta/models/NAME:streamGenerateContent`.

@@ -120,7 +120,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
-        var keepAlive = head.isKeepAlive
+        let keepAlive = head.isKeepAlive
         let uri = head.uri[...]
         let queryStart = uri.utf8.firstIndex(of: UInt8(ascii: "?"))
         let path = queryStart.map { uri[..<$0] } ?? uri
@@ -130,43 +130,17 @@ final class ConnectionHandler: ChannelInboundHandler {
             self.enqueue(.control(method: head.method, path: path, query: query, keepAlive: keepAlive))
             return
         }
-        if self.bodyTooLarge {
-            // The rest of the body was dropped, so the connection cannot be trusted for another request.
-            keepAlive = false
-        }
         let streamFraming: BodyFraming = head.version.major == 1 && head.version.minor == 0 ? .closeDelimited : .chunked
-        let planned: PlannedResponse
-        if self.bodyTooLarge {
-            let seq = self.core.log.begin(
-                method: head.method.rawValue, path: head.uri, headers: head.headers, body: nil,
-                requestID: head.headers.first(name: "x-request-id"), model: nil, scenario: nil, stream: false)
-            var errorHead = ResponseHead()
-            errorHead.status = 413
-            errorHead.requestSeq = seq
-            errorHead.close = true
-            let error = OpenAIError(
-                message: "request body larger than \(self.core.maxRequestBodyBytes) bytes",
-                type: "invalid_request_error", param: nil, code: "request_too_large")
-            planned = PlannedResponse(
-                seq: seq,
-                producer: FixedResponse(
-                    head: errorHead, body: error.body(allocator: context.channel.allocator), finalOutcome: .error))
-        } else {
-            planned = self.core.plan(
+        let planned =
+            self.bodyTooLarge
+            ? self.core.planBodyTooLarge(head: head, allocator: context.channel.allocator)
+            : self.core.plan(
                 head: head, path: path, body: body, keepAlive: keepAlive, streamFraming: streamFraming,
                 allocator: context.channel.allocator)
-        }
-        // A close-delimited stream ends by closing, so it cannot keep the connection.
-        let headClosesConnection: Bool
-        if case .closeDelimited = streamFraming, planned.producer is TokenStreamProducer || planned.producer is ReplayProducer {
-            headClosesConnection = true
-        } else {
-            headClosesConnection = false
-        }
         self.enqueue(
             .exchange(
                 Exchange(
-                    seq: planned.seq, keepAlive: keepAlive && !headClosesConnection, producer: planned.producer,
+                    seq: planned.seq, keepAlive: keepAlive && !planned.closesConnection, producer: planned.producer,
                     preamble: planned.preamble)))
     }
 

@@ -16,6 +16,8 @@ struct PlannedResponse {
     var seq: Int?
     var producer: any ResponseProducer
     var preamble = Preamble()
+    /// A close-delimited body (HTTP/1.0 streams) ends by closing, so the connection cannot stay.
+    var closesConnection = false
 }
 
 /// Everything shared by all connections. Immutable or internally locked, so it is `Sendable`.
@@ -98,11 +100,15 @@ final class ServerCore: Sendable {
             var replayHead = baseHead
             replayHead.status = scenario.status ?? 200
             replayHead.contentType = Self.contentType(forFixture: name)
+            var closesConnection = false
             if name.hasSuffix(".json") {
                 replayHead.framing = .contentLength(file.readableBytes)
             } else {
                 replayHead.framing = streamFraming
-                if case .closeDelimited = streamFraming { replayHead.close = true }
+                if case .closeDelimited = streamFraming {
+                    replayHead.close = true
+                    closesConnection = true
+                }
             }
             preamble.resetBeforeHeaders = scenario.resetAfter == 0
             return PlannedResponse(
@@ -111,7 +117,7 @@ final class ServerCore: Sendable {
                     head: replayHead, file: file, chunkBytes: scenario.chunkBytes,
                     chunkDelayMilliseconds: scenario.chunkDelayMilliseconds, resetAfter: scenario.resetAfter,
                     stallAfter: scenario.stallAfter),
-                preamble: preamble)
+                preamble: preamble, closesConnection: closesConnection)
         }
 
         // Unary answers have no tokens to count a fault by: a reset happens before the head, a
@@ -187,7 +193,11 @@ final class ServerCore: Sendable {
             streamHead.status = 200
             streamHead.contentType = "text/event-stream; charset=utf-8"
             streamHead.framing = streamFraming
-            if case .closeDelimited = streamFraming { streamHead.close = true }
+            var closesConnection = false
+            if case .closeDelimited = streamFraming {
+                streamHead.close = true
+                closesConnection = true
+            }
             preamble.resetBeforeHeaders = scenario.resetAfter == 0
             var faults = StreamFaults(
                 resetAfter: scenario.resetAfter, stallAfter: scenario.stallAfter, malformedAfter: scenario.malformedAfter,
@@ -199,7 +209,7 @@ final class ServerCore: Sendable {
                 promptTokens: fields.promptWords, faults: faults)
             return PlannedResponse(
                 seq: seq, producer: TokenStreamProducer(head: streamHead, parameters: parameters, allocator: allocator),
-                preamble: preamble)
+                preamble: preamble, closesConnection: closesConnection)
         }
 
         guard scenario.tokens <= Self.maxUnaryTokens else {
@@ -217,6 +227,25 @@ final class ServerCore: Sendable {
                 seq: seq, model: model, created: created, tokens: scenario.tokens, promptTokens: fields.promptWords,
                 allocator: allocator)
         }
+    }
+
+    /// Logs a request whose body went over the limit and answers 413; the rest of the body was
+    /// dropped, so the connection closes after.
+    func planBodyTooLarge(head: HTTPRequestHead, allocator: ByteBufferAllocator) -> PlannedResponse {
+        let seq = self.log.begin(
+            method: head.method.rawValue, path: head.uri, headers: head.headers, body: nil,
+            requestID: head.headers.first(name: "x-request-id"), model: nil, scenario: nil, stream: false)
+        var errorHead = ResponseHead()
+        errorHead.status = 413
+        errorHead.requestSeq = seq
+        errorHead.close = true
+        let error = OpenAIError(
+            message: "request body larger than \(self.maxRequestBodyBytes) bytes", type: "invalid_request_error",
+            param: nil, code: "request_too_large")
+        return PlannedResponse(
+            seq: seq,
+            producer: FixedResponse(head: errorHead, body: error.body(allocator: allocator), finalOutcome: .error),
+            closesConnection: true)
     }
 
     /// Gemini-style paths carry the model: `/v1beta/models/NAME:streamGenerateContent`.

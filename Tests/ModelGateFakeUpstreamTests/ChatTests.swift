@@ -143,6 +143,19 @@ struct ChatTests {
         }
     }
 
+    @Test func oversizedBodyIsA413AndClosesTheConnection() async throws {
+        try await withFakeUpstream(maxRequestBodyBytes: 64) { port in
+            let connection = try RawHTTPConnection(port: port)
+            let body = #"{"model":"tokens=1","messages":[{"role":"user","content":"\#(String(repeating: "x ", count: 100))"}]}"#
+            let response = try connection.exchange(path: "/v1/chat/completions", body: body)
+            #expect(response.status == 413)
+            #expect(response.header("connection") == "close")
+            #expect(connection.readToEnd() == nil)
+            let event = try #require(try events(port: port).first)
+            #expect(event["outcome"] as? String == "error")
+        }
+    }
+
     @Test func http10StreamIsDelimitedByClose() async throws {
         try await withFakeUpstream { port in
             let connection = try RawHTTPConnection(port: port)

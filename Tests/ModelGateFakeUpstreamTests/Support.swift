@@ -19,9 +19,10 @@ enum TestFixtures {
 
 /// Runs `body` against a fresh in-process server on a free port.
 func withFakeUpstream<T>(
-    fixtures: String = TestFixtures.directory, _ body: (Int) async throws -> T
+    fixtures: String = TestFixtures.directory, maxRequestBodyBytes: Int = 32 << 20, _ body: (Int) async throws -> T
 ) async throws -> T {
-    let server = FakeUpstreamServer(configuration: FakeUpstreamConfiguration(fixturesDirectory: fixtures))
+    let server = FakeUpstreamServer(
+        configuration: FakeUpstreamConfiguration(fixturesDirectory: fixtures, maxRequestBodyBytes: maxRequestBodyBytes))
     let port = try await server.start()
     do {
         let result = try await body(port)

@@ -24,7 +24,7 @@ package struct JSONFragment: Sendable, Hashable {
     /// The text of a value already parsed. A missing value becomes `null`.
     package init(_ value: JSONValue) {
         if let kind = value.kind {
-            self.bytes = Array(value.rawBytes)
+            self.bytes = value.rawBytes
             self.kind = kind
         } else {
             self.bytes = Array("null".utf8)

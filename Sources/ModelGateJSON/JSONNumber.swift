@@ -46,21 +46,19 @@ extension JSONValue {
         return Float(String(decoding: text, as: UTF8.self))
     }
 
-    private var numberBytes: ArraySlice<UInt8>? {
-        guard let document else { return nil }
-        let node = document.nodes[index]
-        guard node.kind == .number else { return nil }
-        return document.bytes[Int(node.start)..<Int(node.end)]
+    private var numberBytes: UnsafeBufferPointer<UInt8>? {
+        guard let document, document.nodes[index].kind == .number else { return nil }
+        return document.rawText(at: index)
     }
 
     /// The digits of an integer (no fraction or exponent) and its sign.
-    private var integerDigits: (ArraySlice<UInt8>, negative: Bool)? {
+    private var integerDigits: (UnsafeBufferPointer<UInt8>, negative: Bool)? {
         guard let document else { return nil }
         let node = document.nodes[index]
         guard node.kind == .number, node.flags & JSONNode.flagEscapedOrFractional == 0 else { return nil }
         let negative = node.flags & JSONNode.flagNegative != 0
         let start = Int(node.start) + (negative ? 1 : 0)
-        return (document.bytes[start..<Int(node.end)], negative)
+        return (UnsafeBufferPointer(start: document.text + start, count: Int(node.end) - start), negative)
     }
 }
 
@@ -80,7 +78,7 @@ struct JSONDecimal {
     private static let floatPowersOfTen: [Float] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10]
 
     /// Nil when the significand has more than 19 digits (the fast paths could not use it).
-    init?(_ text: ArraySlice<UInt8>) {
+    init?(_ text: UnsafeBufferPointer<UInt8>) {
         var position = text.startIndex
         let end = text.endIndex
         if text[position] == UInt8(ascii: "-") {

@@ -7,7 +7,7 @@ struct JSONParser {
     private let count: Int
     private let maxDepth: Int
     private var pos = 0
-    private var nodes: [JSONNode] = []
+    private var nodes: JSONTape
 
     private init(base: UnsafePointer<UInt8>, count: Int, maxDepth: Int) {
         self.base = base
@@ -15,24 +15,21 @@ struct JSONParser {
         self.maxDepth = maxDepth
         // A typical provider chunk has one entry per 8-10 bytes; start close to that so most
         // chunks need a single allocation, and let big documents grow geometrically.
-        nodes.reserveCapacity(count / 8 + 4)
+        self.nodes = JSONTape(capacity: count / 8 + 4)
     }
 
-    static func parse(_ bytes: [UInt8], maxDepth: Int) throws(JSONParseError) -> [JSONNode] {
-        guard bytes.count < Int(UInt32.max) else { throw JSONParseError(.tooLarge, at: 0) }
-        let result: Result<[JSONNode], JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
-            guard let base = buffer.baseAddress, buffer.count > 0 else {
-                return .failure(JSONParseError(.unexpectedEnd, at: 0))
-            }
-            var parser = JSONParser(base: base, count: buffer.count, maxDepth: maxDepth)
-            do throws(JSONParseError) {
-                try parser.parseDocument()
-                return .success(parser.nodes)
-            } catch {
-                return .failure(error)
-            }
+    /// Validates the `count` bytes at `base` and returns their tape; the caller owns the
+    /// tape's storage.
+    static func parse(_ base: UnsafePointer<UInt8>, count: Int, maxDepth: Int) throws(JSONParseError) -> JSONTape {
+        guard count > 0 else { throw JSONParseError(.unexpectedEnd, at: 0) }
+        var parser = JSONParser(base: base, count: count, maxDepth: maxDepth)
+        do {
+            try parser.parseDocument()
+            return parser.nodes
+        } catch {
+            parser.nodes.discard()
+            throw error
         }
-        return try result.get()
     }
 
     private mutating func parseDocument() throws(JSONParseError) {
@@ -58,6 +55,7 @@ struct JSONParser {
         }
     }
 
+    @inline(__always)
     private mutating func parseLiteral(_ literal: StaticString, kind: JSONNode.Kind) throws(JSONParseError) {
         let start = pos
         let text = literal.utf8Start
@@ -70,6 +68,7 @@ struct JSONParser {
         appendLeaf(kind, flags: 0, start: start, end: pos)
     }
 
+    @inline(__always)
     private mutating func appendLeaf(_ kind: JSONNode.Kind, flags: UInt8, start: Int, end: Int) {
         let index = UInt32(truncatingIfNeeded: nodes.count)
         nodes.append(
@@ -168,17 +167,13 @@ struct JSONParser {
 
     // MARK: Strings
 
+    @inline(__always)
     private mutating func parseString() throws(JSONParseError) {
         pos += 1  // opening quote
         let start = pos
         var flags: UInt8 = 0
         while true {
-            // Fast path: printable ASCII other than quote and backslash.
-            while pos < count {
-                let byte = base[pos]
-                guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else { break }
-                pos += 1
-            }
+            pos = Self.skipPlainStringBytes(base, from: pos, count: count)
             guard pos < count else { throw JSONParseError(.unexpectedEnd, at: pos) }
             let byte = base[pos]
             if byte == UInt8(ascii: "\"") {
@@ -194,6 +189,29 @@ struct JSONParser {
                 try skipUTF8Sequence()
             }
         }
+    }
+
+    /// The offset of the first byte at or after `position` that is a quote, a backslash, a
+    /// control character or non-ASCII, or `count`. Checks eight bytes per step (SWAR), since
+    /// string bodies are most of a provider chunk's bytes.
+    @inline(__always)
+    private static func skipPlainStringBytes(_ base: UnsafePointer<UInt8>, from position: Int, count: Int) -> Int {
+        var index = position
+        let raw = UnsafeRawPointer(base)
+        while index + 8 <= count {
+            let word = SWAR.load(raw, at: index)
+            let special =
+                SWAR.bytesBelow(word, 0x20) | SWAR.bytes(word, equalTo: UInt8(ascii: "\"")) | SWAR.bytes(word, equalTo: UInt8(ascii: "\\"))
+                | (word & SWAR.highBits)
+            if special != 0 { return index + SWAR.firstFlaggedByte(special) }
+            index += 8
+        }
+        while index < count {
+            let byte = base[index]
+            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else { break }
+            index += 1
+        }
+        return index
     }
 
     private mutating func skipEscape() throws(JSONParseError) {
@@ -244,6 +262,7 @@ struct JSONParser {
 
     // MARK: Numbers
 
+    @inline(__always)
     private mutating func parseNumber() throws(JSONParseError) {
         let start = pos
         var flags: UInt8 = 0

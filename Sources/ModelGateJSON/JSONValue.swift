@@ -60,20 +60,8 @@ package struct JSONValue: Sendable {
     /// The value of an object's member; missing if the value is not an object or has no such
     /// key. When a key appears more than once, the first occurrence wins.
     package subscript(key: String) -> JSONValue {
-        guard let document, document.nodes[index].kind == .object else { return .missing }
-        let nodes = document.nodes
-        let end = Int(nodes[index].next)
-        var keyIndex = index + 1
-        var key = key
-        return key.withUTF8 { wanted in
-            while keyIndex < end {
-                if document.key(at: keyIndex, equals: wanted) {
-                    return JSONValue(document: document, index: keyIndex + 1)
-                }
-                keyIndex = Int(nodes[keyIndex + 1].next)
-            }
-            return .missing
-        }
+        guard let document, let member = document.member(of: index, named: key) else { return .missing }
+        return JSONValue(document: document, index: member)
     }
 
     /// An array's element; missing if the value is not an array or `position` is out of range.
@@ -168,8 +156,7 @@ package struct JSONValue: Sendable {
     /// when the JSON text has no escapes.
     package func isString(_ text: String) -> Bool {
         guard let document, document.nodes[index].kind == .string else { return false }
-        var text = text
-        return text.withUTF8 { document.key(at: index, equals: $0) }
+        return document.string(at: index, equals: text)
     }
 
     /// The value of `true` or `false`; nil for anything else.
@@ -183,17 +170,15 @@ package struct JSONValue: Sendable {
 
     /// The exact text of the value as it appears in the document (strings with their quotes
     /// and escapes); empty when missing.
-    package var rawBytes: ArraySlice<UInt8> {
-        guard let document, let node else { return [] }
-        if node.kind == .string {
-            return document.bytes[Int(node.start) - 1..<Int(node.end) + 1]
-        }
-        return document.bytes[Int(node.start)..<Int(node.end)]
+    package var rawBytes: [UInt8] {
+        guard let document else { return [] }
+        return Array(document.rawText(at: index))
     }
 
     /// ``rawBytes`` as a String.
     package var rawText: String {
-        String(decoding: rawBytes, as: UTF8.self)
+        guard let document else { return "" }
+        return String(decoding: document.rawText(at: index), as: UTF8.self)
     }
 
     /// A number's text exactly as written (so integers beyond 64 bits keep every digit); nil
@@ -205,8 +190,39 @@ package struct JSONValue: Sendable {
 }
 
 extension JSONDocument {
+    /// The tape index of the value of the first member named `key` of the object at
+    /// `object`; nil when there is none or `object` is not an object.
+    func member(of object: Int, named key: String) -> Int? {
+        guard nodes[object].kind == .object else { return nil }
+        if let found = key.utf8.withContiguousStorageIfAvailable({ member(of: object, named: $0) }) {
+            return found
+        }
+        var key = key
+        return key.withUTF8 { member(of: object, named: $0) }
+    }
+
+    private func member(of object: Int, named wanted: UnsafeBufferPointer<UInt8>) -> Int? {
+        let end = Int(nodes[object].next)
+        var keyIndex = object + 1
+        while keyIndex < end {
+            if string(at: keyIndex, equals: wanted) { return keyIndex + 1 }
+            keyIndex = Int(nodes[keyIndex + 1].next)
+        }
+        return nil
+    }
+
+    /// Whether the string entry at `index` is `expected`.
+    func string(at index: Int, equals expected: String) -> Bool {
+        if let result = expected.utf8.withContiguousStorageIfAvailable({ string(at: index, equals: $0) }) {
+            return result
+        }
+        var expected = expected
+        return expected.withUTF8 { string(at: index, equals: $0) }
+    }
+
     /// Compares a string entry's text with UTF-8 bytes, unescaping only when it has escapes.
-    func key(at index: Int, equals wanted: UnsafeBufferPointer<UInt8>) -> Bool {
+    @inline(__always)
+    private func string(at index: Int, equals wanted: UnsafeBufferPointer<UInt8>) -> Bool {
         let node = nodes[index]
         let start = Int(node.start)
         let length = Int(node.end) - start
@@ -215,30 +231,35 @@ extension JSONDocument {
             return decoded.withUTF8 { $0.elementsEqual(wanted) }
         }
         guard length == wanted.count else { return false }
-        return bytes.withUnsafeBufferPointer { all in
-            guard let base = all.baseAddress, let other = wanted.baseAddress else { return length == 0 }
-            for offset in 0..<length where base[start + offset] != other[offset] {
-                return false
-            }
-            return true
+        guard let other = wanted.baseAddress else { return true }  // both empty
+        var offset = 0
+        while offset < length {
+            if text[start + offset] != other[offset] { return false }
+            offset += 1
         }
+        return true
+    }
+
+    /// The exact text of the entry at `index` (strings with their quotes).
+    func rawText(at index: Int) -> UnsafeBufferPointer<UInt8> {
+        let node = nodes[index]
+        if node.kind == .string {
+            return UnsafeBufferPointer(start: text + Int(node.start) - 1, count: Int(node.end - node.start) + 2)
+        }
+        return UnsafeBufferPointer(start: text + Int(node.start), count: Int(node.end - node.start))
     }
 
     /// The unescaped text of the string entry at `index`.
     func decodeString(at index: Int) -> String {
         let node = nodes[index]
-        let start = Int(node.start)
-        let end = Int(node.end)
-        return bytes.withUnsafeBufferPointer { all in
-            let raw = UnsafeBufferPointer(rebasing: all[start..<end])
-            if node.flags & JSONNode.flagEscapedOrFractional == 0 {
-                return String(decoding: raw, as: UTF8.self)
-            }
-            // Unescaping never lengthens the text: `\uXXXX` (6 bytes) becomes at most 3,
-            // a surrogate pair (12) becomes 4, and the short escapes 2 become 1.
-            return String(unsafeUninitializedCapacity: raw.count) { output in
-                JSONStringUnescaper.unescape(raw, into: output)
-            }
+        let raw = UnsafeBufferPointer(start: text + Int(node.start), count: Int(node.end - node.start))
+        if node.flags & JSONNode.flagEscapedOrFractional == 0 {
+            return String(decoding: raw, as: UTF8.self)
+        }
+        // Unescaping never lengthens the text: `\uXXXX` (6 bytes) becomes at most 3,
+        // a surrogate pair (12) becomes 4, and the short escapes 2 become 1.
+        return String(unsafeUninitializedCapacity: raw.count) { output in
+            JSONStringUnescaper.unescape(raw, into: output)
         }
     }
 }

@@ -69,6 +69,7 @@ package enum OpenAIResponseDecoding {
     /// The choice this gateway asked for: it never requests `n > 1`, so that is choice 0 (or
     /// the first, from servers that omit the index).
     static func primaryChoice(_ choices: JSONValue) -> JSONValue {
+        if choices.count == 1 { return choices[0] }
         for choice in choices.elements {
             let index = choice["index"]
             if !index.exists || index.int == 0 { return choice }

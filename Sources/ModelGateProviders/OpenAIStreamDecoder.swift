@@ -59,23 +59,38 @@ package struct OpenAIStreamDecoder: Sendable {
             return
         }
         let chunk = try OpenAIResponseDecoding.parseObject(event.data, what: "stream event", provider: provider)
-        if event.type == "error" || chunk["error"].isPresent || chunk["object"].isString("error") {
-            throw UpstreamErrorMapping.streamError(UpstreamErrorBody(chunk), provider: provider)
+        let choices = chunk["choices"]
+        // Ordinary chunks carry `choices`; only look for an error (a lookup that scans every
+        // key) in events without them.
+        if choices.kind != .array || event.type == "error" {
+            if event.type == "error" || chunk["error"].isPresent || chunk["object"].isString("error") {
+                throw UpstreamErrorMapping.streamError(UpstreamErrorBody(chunk), provider: provider)
+            }
         }
         if !started {
             started = true
             output.append(.started(id: chunk["id"].string ?? "", model: chunk["model"].string ?? ""))
         }
 
-        let choice = OpenAIResponseDecoding.primaryChoice(chunk["choices"])
+        var finished = choices.count == 0
+        let choice = OpenAIResponseDecoding.primaryChoice(choices)
         if choice.exists {
             let delta = choice["delta"]
             var text = ""
-            var reasoning = OpenAIResponseDecoding.reasoning(of: delta) ?? ""
-            OpenAIResponseDecoding.appendContent(delta["content"], text: &text, reasoning: &reasoning)
-            if let refusal = delta["refusal"].string { text += refusal }
+            var reasoning = ""
             var toolCalls: [ToolCallDelta] = []
-            for (position, call) in delta["tool_calls"].elements.enumerated() {
+            // A delta usually has one member (`content`); stop looking once every member is
+            // accounted for, since each miss scans all of them.
+            var unread = delta.count
+            OpenAIResponseDecoding.appendContent(
+                Self.take("content", from: delta, unread: &unread), text: &text, reasoning: &reasoning)
+            if let thinking = Self.take("reasoning_content", from: delta, unread: &unread).string
+                ?? Self.take("reasoning", from: delta, unread: &unread).string
+            {
+                reasoning += thinking
+            }
+            if let refusal = Self.take("refusal", from: delta, unread: &unread).string { text += refusal }
+            for (position, call) in Self.take("tool_calls", from: delta, unread: &unread).elements.enumerated() {
                 let function = call["function"]
                 toolCalls.append(
                     ToolCallDelta(
@@ -89,10 +104,22 @@ package struct OpenAIStreamDecoder: Sendable {
 
             if let reason = choice["finish_reason"].string, !reason.isEmpty {
                 output.append(.finished(OpenAIResponseDecoding.finishReason(reason), providerReason: reason))
+                finished = true
             }
         }
-        if let usage = OpenAIResponseDecoding.usage(chunk["usage"]) ?? OpenAIResponseDecoding.usage(chunk["x_groq"]["usage"]) {
+        if let usage = OpenAIResponseDecoding.usage(chunk["usage"]) {
+            output.append(.usage(usage))
+        } else if finished, let usage = OpenAIResponseDecoding.usage(chunk["x_groq"]["usage"]) {
+            // Groq reports usage in `x_groq` on the last chunk (the one with the finish reason).
             output.append(.usage(usage))
         }
+    }
+
+    /// `object[key]`, skipping the lookup once all `unread` members were found.
+    private static func take(_ key: String, from object: JSONValue, unread: inout Int) -> JSONValue {
+        guard unread > 0 else { return .missing }
+        let value = object[key]
+        if value.exists { unread -= 1 }
+        return value
     }
 }

@@ -1,3 +1,5 @@
+import ModelGateJSON
+
 /// One event of a `text/event-stream` body.
 package struct ServerSentEvent: Sendable, Hashable {
     /// The `event:` field; `message` when the event did not name one.
@@ -151,14 +153,29 @@ package struct ServerSentEventDecoder: Sendable {
 
     // MARK: Lines
 
+    /// The offset of the next CR or LF at or after `scanIndex`, eight bytes per step.
     private func findLineEnd() -> Int? {
-        buffer.withUnsafeBufferPointer { bytes in
+        buffer.withUnsafeBufferPointer { bytes -> Int? in
+            guard let base = bytes.baseAddress else { return nil }
+            let raw = UnsafeRawPointer(base)
             var index = scanIndex
             let end = bytes.count
+            let lineFeeds = SIMD16<UInt8>(repeating: 0x0A)
+            let carriageReturns = SIMD16<UInt8>(repeating: 0x0D)
+            while index + 16 <= end {
+                let block = raw.loadUnaligned(fromByteOffset: index, as: SIMD16<UInt8>.self)
+                if any((block .== lineFeeds) .| (block .== carriageReturns)) { break }
+                index += 16
+            }
+            while index + 8 <= end {
+                let word = SWAR.load(raw, at: index)
+                let lineEnds = SWAR.bytes(word, equalTo: 0x0A) | SWAR.bytes(word, equalTo: 0x0D)
+                if lineEnds != 0 { return index + SWAR.firstFlaggedByte(lineEnds) }
+                index += 8
+            }
             while index < end {
-                let byte = bytes[index]
-                // Bytes above 0x0D (nearly all of them) are rejected by the first compare.
-                if byte <= 0x0D, byte == 0x0A || byte == 0x0D { return index }
+                let byte = base[index]
+                if byte == 0x0A || byte == 0x0D { return index }
                 index += 1
             }
             return nil

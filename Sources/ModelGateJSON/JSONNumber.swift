@@ -121,30 +121,19 @@ struct JSONDecimal {
         }
     }
 
-    var double: Double? {
-        if significand == 0 { return negative ? -0.0 : 0.0 }
-        guard significand <= 1 << 53 else { return nil }
-        var value = Double(significand)
-        if exponent >= 0 {
-            guard exponent < Self.powersOfTen.count else { return nil }
-            value *= Self.powersOfTen[exponent]
-        } else {
-            guard -exponent < Self.powersOfTen.count else { return nil }
-            value /= Self.powersOfTen[-exponent]
-        }
-        return negative ? -value : value
-    }
+    var double: Double? { exact(powersOfTen: Self.powersOfTen, significandLimit: 1 << 53) }
 
-    var float: Float? {
+    var float: Float? { exact(powersOfTen: Self.floatPowersOfTen, significandLimit: 1 << 24) }
+
+    /// The value when significand and power of ten are both exact in `F`, else nil.
+    private func exact<F: BinaryFloatingPoint>(powersOfTen: [F], significandLimit: UInt64) -> F? {
         if significand == 0 { return negative ? -0.0 : 0.0 }
-        guard significand <= 1 << 24 else { return nil }
-        var value = Float(significand)
+        guard significand <= significandLimit, exponent.magnitude < powersOfTen.count else { return nil }
+        var value = F(significand)
         if exponent >= 0 {
-            guard exponent < Self.floatPowersOfTen.count else { return nil }
-            value *= Self.floatPowersOfTen[exponent]
+            value *= powersOfTen[exponent]
         } else {
-            guard -exponent < Self.floatPowersOfTen.count else { return nil }
-            value /= Self.floatPowersOfTen[-exponent]
+            value /= powersOfTen[-exponent]
         }
         return negative ? -value : value
     }

@@ -93,14 +93,12 @@ struct JSONParser {
 
     private mutating func parseObject(depth: Int) throws(JSONParseError) {
         let index = try openContainer(.object, depth: depth)
-        skipWhitespace()
         var members = 0
-        if pos < count, base[pos] == UInt8(ascii: "}") {
-            pos += 1
+        if isEmptyContainer(closing: UInt8(ascii: "}")) {
             closeContainer(index, count: 0)
             return
         }
-        while true {
+        repeat {
             guard pos < count else { throw JSONParseError(.unexpectedEnd, at: pos) }
             guard base[pos] == UInt8(ascii: "\"") else { throw JSONParseError(.unexpectedByte(base[pos]), at: pos) }
             try parseString()
@@ -111,48 +109,45 @@ struct JSONParser {
             skipWhitespace()
             try parseValue(depth: depth)
             members += 1
-            skipWhitespace()
-            guard pos < count else { throw JSONParseError(.unexpectedEnd, at: pos) }
-            switch base[pos] {
-            case UInt8(ascii: ","):
-                pos += 1
-                skipWhitespace()
-            case UInt8(ascii: "}"):
-                pos += 1
-                closeContainer(index, count: members)
-                return
-            default:
-                throw JSONParseError(.unexpectedByte(base[pos]), at: pos)
-            }
-        }
+        } while try !endsContainer(closing: UInt8(ascii: "}"))
+        closeContainer(index, count: members)
     }
 
     private mutating func parseArray(depth: Int) throws(JSONParseError) {
         let index = try openContainer(.array, depth: depth)
-        skipWhitespace()
         var elements = 0
-        if pos < count, base[pos] == UInt8(ascii: "]") {
-            pos += 1
+        if isEmptyContainer(closing: UInt8(ascii: "]")) {
             closeContainer(index, count: 0)
             return
         }
-        while true {
+        repeat {
             try parseValue(depth: depth)
             elements += 1
-            skipWhitespace()
-            guard pos < count else { throw JSONParseError(.unexpectedEnd, at: pos) }
-            switch base[pos] {
-            case UInt8(ascii: ","):
-                pos += 1
-                skipWhitespace()
-            case UInt8(ascii: "]"):
-                pos += 1
-                closeContainer(index, count: elements)
-                return
-            default:
-                throw JSONParseError(.unexpectedByte(base[pos]), at: pos)
-            }
-        }
+        } while try !endsContainer(closing: UInt8(ascii: "]"))
+        closeContainer(index, count: elements)
+    }
+
+    /// Just after the opening bracket: consumes `closing` if the container is empty.
+    @inline(__always)
+    private mutating func isEmptyContainer(closing: UInt8) -> Bool {
+        skipWhitespace()
+        guard pos < count, base[pos] == closing else { return false }
+        pos += 1
+        return true
+    }
+
+    /// After a member or element: consumes a comma (false: another item follows) or the
+    /// closing bracket (true).
+    @inline(__always)
+    private mutating func endsContainer(closing: UInt8) throws(JSONParseError) -> Bool {
+        skipWhitespace()
+        guard pos < count else { throw JSONParseError(.unexpectedEnd, at: pos) }
+        let byte = base[pos]
+        pos += 1
+        if byte == closing { return true }
+        guard byte == UInt8(ascii: ",") else { throw JSONParseError(.unexpectedByte(byte), at: pos - 1) }
+        skipWhitespace()
+        return false
     }
 
     @inline(__always)

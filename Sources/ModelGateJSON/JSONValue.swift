@@ -58,13 +58,15 @@ package struct JSONValue: Sendable {
     // MARK: Navigation
 
     /// The value of an object's member; missing if the value is not an object or has no such
-    /// key. When a key appears more than once, the first occurrence wins.
+    /// key. When a key appears more than once, the first occurrence wins. Cost: one comparison
+    /// per member before the match (most fail on length alone), nothing per nested value.
     package subscript(key: String) -> JSONValue {
         guard let document, let member = document.member(of: index, named: key) else { return .missing }
         return JSONValue(document: document, index: member)
     }
 
     /// An array's element; missing if the value is not an array or `position` is out of range.
+    /// It walks the elements before it, so iterate with ``elements`` rather than indexing in a loop.
     package subscript(position: Int) -> JSONValue {
         guard let document else { return .missing }
         let nodes = document.nodes
@@ -85,62 +87,52 @@ package struct JSONValue: Sendable {
 
     /// An array's elements in order; empty for anything else.
     package var elements: Elements {
-        guard let document, document.nodes[index].kind == .array else { return Elements(document: nil, start: 0, end: 0) }
-        return Elements(document: document, start: index + 1, end: Int(document.nodes[index].next))
+        Elements(children: children(of: .array))
     }
 
     /// An object's members in order; empty for anything else.
     package var members: Members {
-        guard let document, document.nodes[index].kind == .object else { return Members(document: nil, start: 0, end: 0) }
-        return Members(document: document, start: index + 1, end: Int(document.nodes[index].next))
+        Members(children: children(of: .object))
+    }
+
+    private func children(of kind: JSONNode.Kind) -> Children {
+        guard let document, document.nodes[index].kind == kind else { return Children(document: nil, position: 0, end: 0) }
+        return Children(document: document, position: index + 1, end: Int(document.nodes[index].next))
+    }
+
+    /// Walks the tape entries of an array's elements, or of an object's keys (each followed by
+    /// its value), skipping nested subtrees.
+    struct Children: Sendable {
+        let document: JSONDocument?
+        var position: Int
+        let end: Int
+
+        /// The next child's tape index; `valueOffset` is 1 for objects (the value follows its key).
+        mutating func next(valueOffset: Int) -> (JSONDocument, Int)? {
+            guard let document, position < end else { return nil }
+            let child = position
+            position = Int(document.nodes[position + valueOffset].next)
+            return (document, child)
+        }
     }
 
     /// A sequence over an array's elements.
-    package struct Elements: Sequence, Sendable {
-        let document: JSONDocument?
-        let start: Int
-        let end: Int
+    package struct Elements: Sequence, IteratorProtocol, Sendable {
+        var children: Children
 
-        package func makeIterator() -> Iterator {
-            Iterator(document: document, position: start, end: end)
-        }
-
-        package struct Iterator: IteratorProtocol {
-            let document: JSONDocument?
-            var position: Int
-            let end: Int
-
-            package mutating func next() -> JSONValue? {
-                guard let document, position < end else { return nil }
-                let value = JSONValue(document: document, index: position)
-                position = Int(document.nodes[position].next)
-                return value
-            }
+        package mutating func next() -> JSONValue? {
+            guard let (document, child) = children.next(valueOffset: 0) else { return nil }
+            return JSONValue(document: document, index: child)
         }
     }
 
     /// A sequence over an object's members.
-    package struct Members: Sequence, Sendable {
-        let document: JSONDocument?
-        let start: Int
-        let end: Int
+    package struct Members: Sequence, IteratorProtocol, Sendable {
+        var children: Children
 
-        package func makeIterator() -> Iterator {
-            Iterator(document: document, position: start, end: end)
-        }
-
-        package struct Iterator: IteratorProtocol {
-            let document: JSONDocument?
-            var position: Int
-            let end: Int
-
-            package mutating func next() -> (key: String, value: JSONValue)? {
-                guard let document, position < end else { return nil }
-                let key = document.decodeString(at: position)
-                let value = JSONValue(document: document, index: position + 1)
-                position = Int(document.nodes[position + 1].next)
-                return (key, value)
-            }
+        package mutating func next() -> (key: String, value: JSONValue)? {
+            guard let (document, key) = children.next(valueOffset: 1) else { return nil }
+            return (document.decodeString(at: key), JSONValue(document: document, index: key + 1))
         }
     }
 

@@ -60,9 +60,9 @@ package struct OpenAIStreamDecoder: Sendable {
         }
         let chunk = try OpenAIResponseDecoding.parseObject(event.data, what: "stream event", provider: provider)
         let choices = chunk["choices"]
-        // Ordinary chunks carry `choices`; only look for an error (a lookup that scans every
-        // key) in events without them.
-        if choices.kind != .array || event.type == "error" {
+        // Ordinary chunks carry choices; only look for an error (a lookup that scans every
+        // key) in events without any.
+        if choices.count == 0 || choices.kind != .array || event.type == "error" {
             if event.type == "error" || chunk["error"].isPresent || chunk["object"].isString("error") {
                 throw UpstreamErrorMapping.streamError(UpstreamErrorBody(chunk), provider: provider)
             }

@@ -29,18 +29,6 @@ struct OpenAIProviderTests {
         request.headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 
-    private func gatewayError(_ body: () async throws -> Void) async -> GatewayError? {
-        do {
-            try await body()
-            return nil
-        } catch let error as GatewayError {
-            return error
-        } catch {
-            Issue.record("not a GatewayError: \(error)")
-            return nil
-        }
-    }
-
     // MARK: Unary chat
 
     @Test func unaryChatSendsTheRequestAndParsesTheCompletion() async throws {
@@ -104,13 +92,13 @@ struct OpenAIProviderTests {
     @Test func unaryMalformedAndOversizedBodies() async {
         for body in ["not json", #"{"choices":[]}"#, "[1]"] {
             let provider = provider(FakeUpstreamClient(json: body))
-            let error = await gatewayError { _ = try await provider.chat(request, deployment: deployment(provider), context: context) }
+            let error = await thrownGatewayError { _ = try await provider.chat(request, deployment: deployment(provider), context: context) }
             #expect(error?.code == .internal, "\(body)")
             #expect(error?.detail.kind == .upstreamMalformed, "\(body)")
             #expect(error?.detail.requestID == "req-42")
         }
         let big = provider(FakeUpstreamClient(json: String(repeating: " ", count: 2048) + "{}"), maxUnaryResponseBytes: 1024)
-        let error = await gatewayError { _ = try await big.chat(request, deployment: deployment(big), context: context) }
+        let error = await thrownGatewayError { _ = try await big.chat(request, deployment: deployment(big), context: context) }
         #expect(error?.code == .internal)
         #expect(error?.detail.kind == .upstreamMalformed)
     }
@@ -118,7 +106,7 @@ struct OpenAIProviderTests {
     @Test func unaryErrorObjectWithStatus200IsMapped() async {
         let provider = provider(
             FakeUpstreamClient(json: #"{"error":{"message":"quota","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#))
-        let error = await gatewayError { _ = try await provider.chat(request, deployment: deployment(provider), context: context) }
+        let error = await thrownGatewayError { _ = try await provider.chat(request, deployment: deployment(provider), context: context) }
         #expect(error?.detail.kind == .quotaExceeded)
     }
 
@@ -128,7 +116,7 @@ struct OpenAIProviderTests {
         let body = #"{"error":{"message":"Rate limit reached for key \#(Self.apiKey)","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#
         let client = FakeUpstreamClient(status: 429, headers: [HTTPHeader("retry-after", "2")], json: body)
         let provider = provider(client)
-        let error = await gatewayError {
+        let error = await thrownGatewayError {
             try await provider.chatStream(request, deployment: deployment(provider), context: context, into: RecordingSink())
         }
         #expect(error?.code == .resourceExhausted)
@@ -152,7 +140,7 @@ struct OpenAIProviderTests {
         ]
         for (failure, code, kind) in table {
             let provider = provider(FakeUpstreamClient(.failure(failure)))
-            let error = await gatewayError { _ = try await provider.chat(request, deployment: deployment(provider), context: context) }
+            let error = await thrownGatewayError { _ = try await provider.chat(request, deployment: deployment(provider), context: context) }
             #expect(error?.code == code)
             #expect(error?.detail.kind == kind)
         }
@@ -189,7 +177,7 @@ struct OpenAIProviderTests {
         let cut = try #require(bytes.end(of: "data: [DONE]")) - "data: [DONE]".utf8.count
         let provider = provider(FakeUpstreamClient(body: Array(bytes[..<cut]), chunkSize: 500))
         let sink = RecordingSink()
-        let error = await gatewayError {
+        let error = await thrownGatewayError {
             try await provider.chatStream(request, deployment: deployment(provider), context: context, into: sink)
         }
         #expect(error?.code == .unavailable)
@@ -209,7 +197,7 @@ struct OpenAIProviderTests {
     @Test func sinkCancellationStopsTheStream() async throws {
         let provider = provider(FakeUpstreamClient(body: try Fixtures.bytes("openai_chat_stream.sse"), chunkSize: 64))
         let sink = RecordingSink(failAfter: 3)
-        let error = await gatewayError {
+        let error = await thrownGatewayError {
             try await provider.chatStream(request, deployment: deployment(provider), context: context, into: sink)
         }
         #expect(error?.code == .cancelled)
@@ -218,7 +206,7 @@ struct OpenAIProviderTests {
 
     @Test func streamErrorStatusBeforeTheBody() async {
         let provider = provider(FakeUpstreamClient(status: 503, json: "upstream overloaded"))
-        let error = await gatewayError {
+        let error = await thrownGatewayError {
             try await provider.chatStream(request, deployment: deployment(provider), context: context, into: RecordingSink())
         }
         #expect(error?.code == .unavailable)
@@ -231,7 +219,7 @@ struct OpenAIProviderTests {
         let provider = provider(client)
         var topK = request
         topK.topK = 5
-        let error = await gatewayError { _ = try await provider.chat(topK, deployment: deployment(provider), context: context) }
+        let error = await thrownGatewayError { _ = try await provider.chat(topK, deployment: deployment(provider), context: context) }
         #expect(error?.detail.kind == .unsupportedFeature)
         #expect(error?.detail.provider == "openai")
         #expect(client.requests.isEmpty)
@@ -275,7 +263,7 @@ struct OpenAIProviderTests {
     ])
     func malformedEmbeddings(_ body: String) async {
         let provider = provider(FakeUpstreamClient(json: body))
-        let error = await gatewayError {
+        let error = await thrownGatewayError {
             _ = try await provider.embed(EmbedRequest(model: "e", inputs: ["a", "b"]), deployment: deployment(provider), context: context)
         }
         #expect(error?.detail.kind == .upstreamMalformed)

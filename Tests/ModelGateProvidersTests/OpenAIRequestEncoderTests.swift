@@ -19,18 +19,6 @@ struct OpenAIRequestEncoderTests {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    private func error(_ body: () throws -> Void) -> GatewayError? {
-        do {
-            try body()
-            return nil
-        } catch let error as GatewayError {
-            return error
-        } catch {
-            Issue.record("not a GatewayError: \(error)")
-            return nil
-        }
-    }
-
     @Test func systemPromptAndUserMessage() throws {
         let request = ChatRequest(
             model: "alias",
@@ -160,7 +148,7 @@ struct OpenAIRequestEncoderTests {
 
     @Test func topKIsAnErrorUnlessTheServerAcceptsIt() throws {
         let request = ChatRequest(model: "m", messages: [ChatMessage(role: .user, text: "x")], topK: 40)
-        let failure = error { _ = try chat(request) }
+        let failure = thrownGatewayError { _ = try chat(request) }
         #expect(failure?.code == .invalidArgument)
         #expect(failure?.detail.kind == .unsupportedFeature)
         #expect(failure?.message.contains("top_k") == true)
@@ -208,7 +196,7 @@ struct OpenAIRequestEncoderTests {
             (ChatRequest(model: "m", messages: [ChatMessage(role: .user, text: "x")], toolChoice: .function("")), .invalidRequest),
         ]
         for (request, kind) in cases {
-            let failure = error { _ = try chat(request) }
+            let failure = thrownGatewayError { _ = try chat(request) }
             #expect(failure?.code == .invalidArgument)
             #expect(failure?.detail.kind == kind)
         }

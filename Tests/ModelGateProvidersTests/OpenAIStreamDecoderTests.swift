@@ -29,18 +29,6 @@ struct OpenAIStreamDecoderTests {
         return assembler
     }
 
-    private func gatewayError(_ body: () throws -> Void) -> GatewayError? {
-        do {
-            try body()
-            return nil
-        } catch let error as GatewayError {
-            return error
-        } catch {
-            Issue.record("not a GatewayError: \(error)")
-            return nil
-        }
-    }
-
     // MARK: Fixtures
 
     @Test func chatFixtureGivesTextFinishAndUsage() throws {
@@ -113,7 +101,7 @@ struct OpenAIStreamDecoderTests {
     @Test func fixtureCutBeforeDoneIsTruncated() throws {
         let bytes = try Fixtures.bytes("openai_chat_stream.sse")
         let doneStart = try #require(bytes.end(of: "data: [DONE]")) - "data: [DONE]".utf8.count
-        let error = gatewayError { _ = try run([Array(bytes[..<doneStart])]) }
+        let error = thrownGatewayError { _ = try run([Array(bytes[..<doneStart])]) }
         #expect(error?.code == .unavailable)
         #expect(error?.detail.kind == .upstreamTruncated)
         #expect(error?.detail.provider == "openai")
@@ -124,14 +112,14 @@ struct OpenAIStreamDecoderTests {
         let bytes = try Fixtures.bytes("openai_chat_stream_tool_calls.sse")
         // The stream is complete only once the blank line after [DONE] arrived.
         for cut in 0..<bytes.count {
-            let error = gatewayError { _ = try run([Array(bytes[..<cut])]) }
+            let error = thrownGatewayError { _ = try run([Array(bytes[..<cut])]) }
             #expect(error?.detail.kind == .upstreamTruncated, "cut at \(cut)")
         }
         #expect(throws: Never.self) { _ = try run([bytes]) }
     }
 
     @Test func cutInsideAnEventSaysSo() {
-        let error = gatewayError { _ = try run(#"data: {"choices":[{"index":0,"delta":{"content":"a"}}]}"#) }
+        let error = thrownGatewayError { _ = try run(#"data: {"choices":[{"index":0,"delta":{"content":"a"}}]}"#) }
         #expect(error?.detail.kind == .upstreamTruncated)
         #expect(error?.message.contains("in the middle of an event") == true)
     }
@@ -144,7 +132,7 @@ struct OpenAIStreamDecoderTests {
     // MARK: Errors in the stream
 
     @Test func nestedErrorEventWithStringCode() {
-        let error = gatewayError {
+        let error = thrownGatewayError {
             _ = try run(
                 #"data: {"choices":[{"index":0,"delta":{"content":"a"}}]}"# + "\n\n"
                     + #"data: {"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#
@@ -159,7 +147,7 @@ struct OpenAIStreamDecoderTests {
     }
 
     @Test func nestedErrorEventWithIntegerCode() {
-        let error = gatewayError {
+        let error = thrownGatewayError {
             _ = try run(
                 #"data: {"error":{"message":"This model's maximum context length is 4096 tokens","type":"BadRequestError","param":null,"code":400}}"#
                     + "\n\n")
@@ -170,7 +158,7 @@ struct OpenAIStreamDecoderTests {
     }
 
     @Test func flatVLLMErrorEvent() {
-        let error = gatewayError {
+        let error = thrownGatewayError {
             _ = try run(#"data: {"object":"error","message":"boom","type":"InternalServerError","param":null,"code":500}"# + "\n\n")
         }
         #expect(error?.code == .unavailable)
@@ -179,7 +167,7 @@ struct OpenAIStreamDecoderTests {
     }
 
     @Test func namedErrorEventWithUnknownTypeIsAServerError() {
-        let error = gatewayError { _ = try run("event: error\ndata: {\"message\":\"overloaded\"}\n\n") }
+        let error = thrownGatewayError { _ = try run("event: error\ndata: {\"message\":\"overloaded\"}\n\n") }
         #expect(error?.code == .unavailable)
         #expect(error?.detail.retryable == true)
     }
@@ -188,7 +176,7 @@ struct OpenAIStreamDecoderTests {
         #"data: {"choices": ["#, "data: 42", "data: [\"not\",\"an\",\"object\"]", "data: {\"a\":1} trailing",
     ])
     func malformedEventIsInternal(_ line: String) {
-        let error = gatewayError { _ = try run(line + "\n\ndata: [DONE]\n\n") }
+        let error = thrownGatewayError { _ = try run(line + "\n\ndata: [DONE]\n\n") }
         #expect(error?.code == .internal)
         #expect(error?.detail.kind == .upstreamMalformed)
     }
@@ -283,5 +271,14 @@ struct OpenAIStreamDecoderTests {
         for (raw, expected) in table {
             #expect(OpenAIResponseDecoding.finishReason(raw) == expected, "\(raw)")
         }
+    }
+}
+
+extension OpenAIStreamDecoderTests {
+    @Test func errorNextToEmptyChoicesIsStillAnError() {
+        let error = thrownGatewayError {
+            _ = try run(#"data: {"choices":[],"error":{"message":"quota","type":"insufficient_quota","code":"insufficient_quota"}}"# + "\n\n")
+        }
+        #expect(error?.detail.kind == .quotaExceeded)
     }
 }

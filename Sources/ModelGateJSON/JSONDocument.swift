@@ -1,4 +1,4 @@
-/// A parsed JSON text: the original bytes plus a flat index ("tape") of every value in them.
+/// A parsed JSON text: a copy of the text plus a flat index ("tape") of every value in it.
 ///
 /// Parsing validates the whole text once and records where each value starts and ends;
 /// nothing is decoded until asked for. Strings are unescaped and numbers converted only when

@@ -153,7 +153,8 @@ package struct ServerSentEventDecoder: Sendable {
 
     // MARK: Lines
 
-    /// The offset of the next CR or LF at or after `scanIndex`, eight bytes per step.
+    /// The offset of the next CR or LF at or after `scanIndex`: sixteen bytes per step
+    /// (SIMD compares), then eight (SWAR) for the tail.
     private func findLineEnd() -> Int? {
         buffer.withUnsafeBufferPointer { bytes -> Int? in
             guard let base = bytes.baseAddress else { return nil }

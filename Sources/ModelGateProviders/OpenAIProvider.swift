@@ -100,12 +100,18 @@ package struct OpenAIProvider: ModelProvider {
         if let project = configuration.project { headers.append(HTTPHeader("OpenAI-Project", project)) }
         if !context.requestID.isEmpty { headers.append(HTTPHeader("X-Request-Id", context.requestID)) }
         headers.append(contentsOf: configuration.extraHeaders)
+        // The caller's deadline bounds the transfer even if cancellation arrives late.
+        var timeouts = configuration.timeouts
+        if let deadline = context.deadline {
+            let remaining = max(deadline - .now, .milliseconds(1))
+            timeouts.total = min(timeouts.total ?? remaining, remaining)
+        }
         return UpstreamRequest(
             method: "POST",
             url: url,
             headers: headers,
             body: body,
-            timeouts: configuration.timeouts,
+            timeouts: timeouts,
             httpVersion: configuration.httpVersion,
             unixSocketPath: configuration.unixSocketPath)
     }

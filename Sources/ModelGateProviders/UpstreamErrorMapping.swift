@@ -122,8 +122,8 @@ package enum UpstreamErrorMapping {
     }
 
     /// Any error thrown while talking to a provider, as the ``GatewayError`` the caller sees.
-    /// Cancellation becomes DEADLINE_EXCEEDED when the call's deadline has passed, CANCELLED
-    /// otherwise.
+    /// Cancellation and upstream timeouts become DEADLINE_EXCEEDED when the call's deadline
+    /// has passed (adapters cap the transfer's total timeout at the deadline).
     package static func gatewayError(from error: any Error, provider: String, context: CallContext) -> GatewayError {
         var result: GatewayError
         switch error {
@@ -137,7 +137,9 @@ package enum UpstreamErrorMapping {
             result = .internalError("provider \"\(provider)\": unexpected error")
             result.detail.provider = provider
         }
-        if result.code == .cancelled, let deadline = context.deadline, deadline <= .now {
+        if result.code == .cancelled || result.detail.kind == .upstreamTimeout,
+            let deadline = context.deadline, deadline <= .now
+        {
             result = .deadlineExceeded()
         }
         if result.detail.requestID.isEmpty { result.detail.requestID = context.requestID }

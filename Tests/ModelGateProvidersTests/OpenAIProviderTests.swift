@@ -146,6 +146,24 @@ struct OpenAIProviderTests {
         }
     }
 
+    @Test func theCallersDeadlineCapsTheTransfer() async throws {
+        let client = FakeUpstreamClient(.failure(UpstreamError(.totalTimeout, "total timeout")))
+        let provider = provider(client)
+        let soon = CallContext(requestID: "r", deadline: .now + .seconds(30))
+        _ = await thrownGatewayError { _ = try await provider.chat(request, deployment: deployment(provider), context: soon) }
+        let total = try #require(client.requests.first?.timeouts.total)
+        #expect(total <= .seconds(30) && total > .seconds(25))
+
+        let expired = CallContext(requestID: "r", deadline: .now - .milliseconds(1))
+        let error = await thrownGatewayError { _ = try await provider.chat(request, deployment: deployment(provider), context: expired) }
+        #expect(error?.code == .deadlineExceeded)
+
+        let none = FakeUpstreamClient(json: "{}")
+        let unbounded = self.provider(none)
+        _ = await thrownGatewayError { _ = try await unbounded.chat(request, deployment: deployment(unbounded), context: context) }
+        #expect(none.requests.first?.timeouts.total == nil)
+    }
+
     // MARK: Streaming
 
     @Test func streamsTheChatFixture() async throws {

@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(name: "ModelGateUpstreamTests", dependencies: ["ModelGateUpstream", "ModelGateTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ModelGateProvidersTests",
-            dependencies: ["ModelGateProviders", "ModelGateCore", "ModelGateJSON", "ModelGateTestSupport"],
+            dependencies: ["ModelGateProviders", "ModelGateCore", "ModelGateJSON", "ModelGateUpstream", "ModelGateTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ModelGateConfigTests", dependencies: ["ModelGateConfig"], swiftSettings: swiftSettings),

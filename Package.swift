@@ -99,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "modelgate",
             dependencies: [
-                "ModelGateServer", "ModelGateClient", "ModelGateConfig", "ModelGateCore",
+                "ModelGateServer", "ModelGateClient", "ModelGateConfig", "ModelGateCore", "ModelGateUpstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

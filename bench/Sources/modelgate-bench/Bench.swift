@@ -23,6 +23,15 @@ struct Bench: ParsableCommand {
     @Option(help: "Write the Markdown report here as well as to stdout.")
     var output: String?
 
+    @Option(help: "Only workloads whose name contains this text (e.g. \"unary, 1\").")
+    var workload: String?
+
+    @Option(help: "Only systems whose name contains this text (e.g. \"mock\"); direct always runs.")
+    var system: String?
+
+    @Flag(help: "Print the gateway's pid and wait for Enter before measuring (to attach a profiler).")
+    var pause = false
+
     func run() throws {
         let directory = binaries ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().path
@@ -56,10 +65,16 @@ struct Bench: ParsableCommand {
             Workload(name: "256-token stream, 1 caller", streaming: true, callers: 1),
             Workload(name: "256-token stream, 16 callers", streaming: true, callers: 16),
         ]
+        let selectedWorkloads = workloads.filter { workload == nil || $0.name.contains(workload!) }
+        let selectedSystems = systems.filter { system == nil || $0.0 == "direct" || $0.0.contains(system!) }
+        if pause {
+            FileHandle.standardError.write(Data("gateway pid \(environment.gateway.processIdentifier); press Enter to start\n".utf8))
+            _ = readLine()
+        }
         var failures = 0
-        for workload in workloads {
+        for workload in selectedWorkloads {
             for repetition in 0..<reps {
-                for (system, makeWorker) in systems {
+                for (system, makeWorker) in selectedSystems {
                     let workers = try (0..<workload.callers).map { try makeWorker(workload.streaming, $0) }
                     let gatewayMeasured = system != "direct"
                     let cpuBefore = environment.gatewayCPU()

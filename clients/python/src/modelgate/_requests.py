@@ -135,30 +135,64 @@ def _part(p: PartLike) -> gw.ContentPart:
     raise ValueError(f"unsupported content part {dict(p)!r}")
 
 
+def _fill_message(m: gw.Message, src: Mapping[str, Any]) -> None:
+    role_value = src.get("role", "user")
+    role = _ROLES.get(role_value) if type(role_value) is str else None
+    m.role = role if role is not None else _role(role_value)
+    content = src.get("content")
+    tool_call_id = src.get("tool_call_id") or ""
+    if content is None:
+        pass
+    elif type(content) is str:
+        if tool_call_id and m.role == gw.ROLE_TOOL:
+            result = m.parts.add().tool_result
+            result.tool_call_id = tool_call_id
+            result.content = content
+            tool_call_id = ""
+        else:
+            m.parts.add().text = content
+    elif isinstance(content, (str, bytes, Mapping)):
+        raise TypeError("message content must be a str or a list of parts")
+    else:
+        parts = m.parts
+        for p in content:
+            if type(p) is str:
+                parts.add().text = p
+            else:
+                parts.append(_part(p))
+    calls = src.get("tool_calls")
+    if calls:
+        for c in calls:
+            m.parts.add().tool_call.CopyFrom(c if isinstance(c, gw.ToolCall) else _tool_call(c))
+    name = src.get("name")
+    if name:
+        m.name = name
+    if tool_call_id:
+        m.tool_call_id = tool_call_id
+
+
 def to_message(m: MessageLike) -> gw.Message:
     """Converts a dict (``{"role": "user", "content": "hi"}``) or a ``Message`` to a ``Message``."""
     if isinstance(m, gw.Message):
         return m
     if not isinstance(m, Mapping):
         raise TypeError(f"message must be a dict or modelgate.Message, not {type(m).__name__}")
-    role = _role(m.get("role", "user"))
-    content = m.get("content")
-    tool_call_id = m.get("tool_call_id", "") or ""
-    parts: list[gw.ContentPart]
-    if content is None:
-        parts = []
-    elif isinstance(content, str):
-        if role == gw.ROLE_TOOL and tool_call_id:
-            parts = [gw.ContentPart(tool_result=gw.ToolResult(tool_call_id=tool_call_id, content=content))]
-            tool_call_id = ""
+    msg = gw.Message()
+    _fill_message(msg, m)
+    return msg
+
+
+def _add_messages(req: gw.ChatRequest, messages: Iterable[MessageLike]) -> None:
+    if isinstance(messages, (str, bytes, Mapping)):
+        raise TypeError("messages must be a list of dicts or Message objects")
+    out = req.messages
+    for m in messages:
+        if isinstance(m, gw.Message):
+            out.append(m)
+        elif isinstance(m, Mapping):
+            _fill_message(out.add(), m)
         else:
-            parts = [gw.ContentPart(text=content)]
-    else:
-        parts = [_part(p) for p in content]
-    calls = m.get("tool_calls")
-    if calls:
-        parts.extend(gw.ContentPart(tool_call=c if isinstance(c, gw.ToolCall) else _tool_call(c)) for c in calls)
-    return gw.Message(role=role, parts=parts, name=m.get("name", "") or "", tool_call_id=tool_call_id)
+            raise TypeError(f"message must be a dict or modelgate.Message, not {type(m).__name__}")
 
 
 def _tool(t: ToolLike) -> gw.Tool:
@@ -239,7 +273,59 @@ def build_chat_request(
 ) -> gw.ChatRequest:
     """Builds a ``ChatRequest``. ``None`` leaves a parameter unset (provider default); any other
     value, including ``0``/``0.0``/``False``, is sent as present."""
-    req = gw.ChatRequest(model=model, messages=[to_message(m) for m in messages])
+    req = gw.ChatRequest(model=model)
+    _add_messages(req, messages)
+    _apply_params(
+        req, tools, tool_choice, response_format, temperature, top_p, max_tokens, seed, presence_penalty,
+        frequency_penalty, top_k, parallel_tool_calls, stop, user, tenant, priority, labels, cache,
+        fallback_models, prefer_provider,
+    )  # fmt: skip
+    return req
+
+
+def chat_request_bytes(
+    model: str | None,
+    messages: Iterable[MessageLike] | None,
+    request: gw.ChatRequest | None,
+    *params: Any,
+) -> bytes:
+    """The serialized request for ``chat``/``chat_stream``: ``params`` are the optional
+    arguments of :func:`build_chat_request`, positionally (hot path: no keyword dict)."""
+    if request is not None:
+        if model is not None or messages is not None or params.count(None) != len(params):
+            raise TypeError("pass either request= or model/messages/parameters, not both")
+        return request.SerializeToString()
+    if model is None or messages is None:
+        raise TypeError("chat needs model= and messages= (or request=)")
+    req = gw.ChatRequest(model=model)
+    _add_messages(req, messages)
+    if params.count(None) != len(params):
+        _apply_params(req, *params)
+    return req.SerializeToString()
+
+
+def _apply_params(
+    req: gw.ChatRequest,
+    tools: Iterable[ToolLike] | None,
+    tool_choice: ToolChoiceLike | None,
+    response_format: ResponseFormatLike | None,
+    temperature: float | None,
+    top_p: float | None,
+    max_tokens: int | None,
+    seed: int | None,
+    presence_penalty: float | None,
+    frequency_penalty: float | None,
+    top_k: int | None,
+    parallel_tool_calls: bool | None,
+    stop: str | Sequence[str] | None,
+    user: str | None,
+    tenant: str | None,
+    priority: int | None,
+    labels: Mapping[str, str] | None,
+    cache: gw.CacheHint | Mapping[str, Any] | None,
+    fallback_models: Sequence[str] | None,
+    prefer_provider: str | None,
+) -> None:
     if tools is not None:
         req.tools.extend(_tool(t) for t in tools)
     if tool_choice is not None:
@@ -278,7 +364,6 @@ def build_chat_request(
         req.routing.fallback_models.extend(fallback_models)
     if prefer_provider:
         req.routing.prefer_provider = prefer_provider
-    return req
 
 
 # Open Inference Protocol datatypes → the TensorData field holding them.

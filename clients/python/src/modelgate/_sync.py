@@ -98,6 +98,8 @@ class SyncConnection(ConnectionCore):
         self._rview = memoryview(self._rbuf)
         self._poller = select.poll()  # used only by the thread holding the reader role
         self._poller.register(self._fd, select.POLLIN)
+        self._idle_poller = select.poll()  # lock-free "anything arrived while idle?" check
+        self._idle_poller.register(self._fd, select.POLLIN)
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -135,17 +137,6 @@ class SyncConnection(ConnectionCore):
         return exc
 
     # -- sending -------------------------------------------------------------------------
-
-    def _send_locked(self, data: bytes) -> int:
-        """Sends all of ``data`` (caller holds send_lock); returns bytes sent before an error."""
-        sock = self.sock
-        n = sock.send(data)
-        total = len(data)
-        if n < total:
-            view = memoryview(data)
-            while n < total:
-                n += sock.send(view[n:])
-        return n
 
     def send(self, data: bytes) -> None:
         """Sends control frames (WINDOW, CANCEL, PONG); connection errors are left to the reader."""
@@ -189,33 +180,55 @@ class SyncConnection(ConnectionCore):
                 ErrorDetails(kind="GATEWAY_LIMIT"),
             )
         if not self.reading:
-            self._poll_idle()
+            # Process what arrived while nobody read (a restarted gateway's GOAWAY or EOF), so
+            # the call goes to a live connection. Lock-free: its own poll object.
+            try:
+                pending = self._idle_poller.poll(0)
+            except RuntimeError:  # another thread is checking right now
+                pending = None
+            if pending:
+                self._poll_idle()
+        streams = self.streams
         while True:
-            if not self.has_slot():
+            if len(streams) >= self.server_max_streams:
                 self._wait_for_slot(st.deadline)
             with self.send_lock:
                 with self.lock:
                     if not self.usable:
                         raise RetryOnNewConnection()
-                    if not self.has_slot():
+                    if len(streams) >= self.server_max_streams:
                         continue  # another thread took the slot first
                     sid = self.allocate(st)
+                data = fr.call_frames(sid, call_header, request)
                 sent = 0
                 try:
-                    sent = self._send_locked(fr.call_frames(sid, call_header, request))
+                    sent = self.sock.send(data)
+                    if sent < len(data):
+                        sent += self._send_rest(data, sent)
                 except OSError as exc:
-                    woken: list[StreamState] = []
-                    with self.lock:
-                        self.forget(st)
-                        self.fail_all(connection_lost_error(self.address, exc), woken)
-                        self._wake_locked(woken, True)
-                    self._shutdown()
+                    self._send_failed(st, exc)
                     if sent == 0:
                         raise RetryOnNewConnection() from exc
                     raise connection_lost_error(self.address, exc) from exc
             break
         if self.pending_cancels:
             self._flush_cancels()
+
+    def _send_rest(self, data: bytes, offset: int) -> int:
+        view = memoryview(data)
+        n = 0
+        total = len(data) - offset
+        while n < total:
+            n += self.sock.send(view[offset + n :])
+        return n
+
+    def _send_failed(self, st: StreamState, exc: OSError) -> None:
+        woken: list[StreamState] = []
+        with self.lock:
+            self.forget(st)
+            self.fail_all(connection_lost_error(self.address, exc), woken)
+            self._wake_locked(woken, True)
+        self._shutdown()
 
     def cancel(self, st: StreamState) -> None:
         """Sends CANCEL for ``st`` (idempotent). Safe from finalizers: never blocks on a lock
@@ -265,6 +278,36 @@ class SyncConnection(ConnectionCore):
                 return ev
             if lead:
                 self._lead(lambda: bool(st.events), deadline)
+            else:
+                self._park(waiter, deadline)
+
+    def finish(self, st: StreamState) -> list[Event] | None:
+        """Waits until the stream has ended and returns all its events (a unary call's
+        MESSAGE and END in one go); None when its deadline passed first."""
+        lock = self.lock
+        deadline = st.deadline
+        while True:
+            with lock:
+                if st.ended:
+                    events = list(st.events)
+                    st.events.clear()
+                    if self.waiting and not self.reading:
+                        self._wake_successor_locked()
+                    return events
+                if deadline is not None and _monotonic() >= deadline:
+                    if self.waiting and not self.reading:
+                        self._wake_successor_locked()
+                    return None
+                if self.reading:
+                    waiter = st.waiter
+                    if waiter is None:
+                        waiter = st.waiter = _Waiter()
+                    self.waiting[waiter] = None
+                    lead = False
+                else:
+                    self.reading = lead = True
+            if lead:
+                self._lead(lambda: st.ended, deadline)
             else:
                 self._park(waiter, deadline)
 

@@ -39,6 +39,7 @@ from ._requests import (
     TensorLike,
     ToolChoiceLike,
     ToolLike,
+    chat_request_bytes,
 )
 from ._results import EmbedResult, StreamAccumulator, decode_response
 from .client import (
@@ -473,32 +474,9 @@ class AsyncClient(_BaseClient):
         prefer_provider: str | None = None,
     ) -> gw.ChatResponse:
         """One chat completion, returned whole. See :meth:`modelgate.Client.chat`."""
-        body = self._chat_request(
-            model,
-            messages,
-            request,
-            dict(
-                tools=tools,
-                tool_choice=tool_choice,
-                response_format=response_format,
-                temperature=temperature,
-                top_p=top_p,
-                max_tokens=max_tokens,
-                seed=seed,
-                presence_penalty=presence_penalty,
-                frequency_penalty=frequency_penalty,
-                top_k=top_k,
-                parallel_tool_calls=parallel_tool_calls,
-                stop=stop,
-                user=user,
-                tenant=tenant,
-                priority=priority,
-                labels=labels,
-                cache=cache,
-                fallback_models=fallback_models,
-                prefer_provider=prefer_provider,
-            ),
-        )
+        body = chat_request_bytes(
+            model, messages, request, tools, tool_choice, response_format, temperature, top_p, max_tokens, seed, presence_penalty, frequency_penalty, top_k, parallel_tool_calls, stop, user, tenant, priority, labels, cache, fallback_models, prefer_provider
+        )  # fmt: skip
         return await self._unary(M_CHAT, body, gw.ChatResponse, self._options(timeout, metadata, request_id))
 
     def chat_stream(
@@ -536,32 +514,9 @@ class AsyncClient(_BaseClient):
         early, :meth:`AsyncChatStream.close`, garbage collection or cancelling the task sends
         CANCEL.
         """
-        body = self._chat_request(
-            model,
-            messages,
-            request,
-            dict(
-                tools=tools,
-                tool_choice=tool_choice,
-                response_format=response_format,
-                temperature=temperature,
-                top_p=top_p,
-                max_tokens=max_tokens,
-                seed=seed,
-                presence_penalty=presence_penalty,
-                frequency_penalty=frequency_penalty,
-                top_k=top_k,
-                parallel_tool_calls=parallel_tool_calls,
-                stop=stop,
-                user=user,
-                tenant=tenant,
-                priority=priority,
-                labels=labels,
-                cache=cache,
-                fallback_models=fallback_models,
-                prefer_provider=prefer_provider,
-            ),
-        )
+        body = chat_request_bytes(
+            model, messages, request, tools, tool_choice, response_format, temperature, top_p, max_tokens, seed, presence_penalty, frequency_penalty, top_k, parallel_tool_calls, stop, user, tenant, priority, labels, cache, fallback_models, prefer_provider
+        )  # fmt: skip
         return AsyncChatStream(self, body, self._options(timeout, metadata, request_id))
 
     async def embed(

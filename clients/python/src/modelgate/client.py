@@ -28,7 +28,7 @@ from ._requests import (
     TensorLike,
     ToolChoiceLike,
     ToolLike,
-    build_chat_request,
+    chat_request_bytes,
     to_tensor,
 )
 from ._results import EmbedResult, StreamAccumulator, decode_response
@@ -114,21 +114,6 @@ class _BaseClient:
         else:
             md = dict(metadata) if metadata else None
         return _CallOptions(timeout, md, request_id)
-
-    @staticmethod
-    def _chat_request(
-        model: str | None,
-        messages: Iterable[MessageLike] | None,
-        request: gw.ChatRequest | None,
-        params: dict[str, Any],
-    ) -> bytes:
-        if request is not None:
-            if model is not None or messages is not None or any(v is not None for v in params.values()):
-                raise TypeError("pass either request= or model/messages/parameters, not both")
-            return request.SerializeToString()
-        if model is None or messages is None:
-            raise TypeError("chat needs model= and messages= (or request=)")
-        return build_chat_request(model, messages, **params).SerializeToString()
 
     @staticmethod
     def _embed_request(
@@ -301,32 +286,30 @@ class Client(_BaseClient):
         while True:
             attempts -= 1
             conn, st = self._open(method, request, opts, deadline)
-            payload: bytes | None = None
             try:
-                while True:
-                    ev = conn.next_event(st)
-                    if ev is None:
-                        conn.cancel(st)
-                        raise _deadline_error(timeout)
-                    kind = ev[0]
-                    if kind == EV_MESSAGE:
-                        if payload is not None:
-                            raise InternalError(f"{method} answered with more than one message")
-                        payload = ev[1]
-                        continue
-                    if kind == EV_END:
-                        err = end_status_error(ev[1], st)
-                    else:
-                        err = ev[1]
-                    break
+                events = conn.finish(st)
             except BaseException:
-                if not st.ended:
-                    conn.cancel(st)
+                conn.cancel(st)
                 raise
+            if events is None:
+                conn.cancel(st)
+                raise _deadline_error(timeout)
+            payload: bytes | None = None
+            err: ModelGateError | None = None
+            for kind, value in events:
+                if kind == EV_MESSAGE:
+                    if payload is not None:
+                        err = InternalError(f"{method} answered with more than one message")
+                        break
+                    payload = value
+                elif kind == EV_END:
+                    err = end_status_error(value, st)
+                else:
+                    err = value
             if err is not None:
                 if attempts > 0 and retry_safe(conn, st, err):
-                    if timeout:
-                        opts = _CallOptions(max(1e-6, deadline - _monotonic()), opts.metadata, opts.request_id)  # type: ignore[operator]
+                    if deadline is not None:
+                        opts = _CallOptions(max(1e-6, deadline - _monotonic()), opts.metadata, opts.request_id)
                     continue
                 if err.code == gw.CANCELLED and deadline is not None and _monotonic() >= deadline:
                     raise _deadline_error(timeout) from err
@@ -389,32 +372,9 @@ class Client(_BaseClient):
         ``labels`` are the request's usage labels. ``timeout`` (seconds) is sent as the call
         deadline and enforced locally (``DeadlineExceededError``).
         """
-        body = self._chat_request(
-            model,
-            messages,
-            request,
-            dict(
-                tools=tools,
-                tool_choice=tool_choice,
-                response_format=response_format,
-                temperature=temperature,
-                top_p=top_p,
-                max_tokens=max_tokens,
-                seed=seed,
-                presence_penalty=presence_penalty,
-                frequency_penalty=frequency_penalty,
-                top_k=top_k,
-                parallel_tool_calls=parallel_tool_calls,
-                stop=stop,
-                user=user,
-                tenant=tenant,
-                priority=priority,
-                labels=labels,
-                cache=cache,
-                fallback_models=fallback_models,
-                prefer_provider=prefer_provider,
-            ),
-        )
+        body = chat_request_bytes(
+            model, messages, request, tools, tool_choice, response_format, temperature, top_p, max_tokens, seed, presence_penalty, frequency_penalty, top_k, parallel_tool_calls, stop, user, tenant, priority, labels, cache, fallback_models, prefer_provider
+        )  # fmt: skip
         return self._unary(M_CHAT, body, gw.ChatResponse, self._options(timeout, metadata, request_id))
 
     def chat_stream(
@@ -453,32 +413,9 @@ class Client(_BaseClient):
         Leaving the ``for`` loop early, :meth:`ChatStream.close`, leaving its ``with`` block or
         garbage-collecting it cancels the call on the gateway (and upstream).
         """
-        body = self._chat_request(
-            model,
-            messages,
-            request,
-            dict(
-                tools=tools,
-                tool_choice=tool_choice,
-                response_format=response_format,
-                temperature=temperature,
-                top_p=top_p,
-                max_tokens=max_tokens,
-                seed=seed,
-                presence_penalty=presence_penalty,
-                frequency_penalty=frequency_penalty,
-                top_k=top_k,
-                parallel_tool_calls=parallel_tool_calls,
-                stop=stop,
-                user=user,
-                tenant=tenant,
-                priority=priority,
-                labels=labels,
-                cache=cache,
-                fallback_models=fallback_models,
-                prefer_provider=prefer_provider,
-            ),
-        )
+        body = chat_request_bytes(
+            model, messages, request, tools, tool_choice, response_format, temperature, top_p, max_tokens, seed, presence_penalty, frequency_penalty, top_k, parallel_tool_calls, stop, user, tenant, priority, labels, cache, fallback_models, prefer_provider
+        )  # fmt: skip
         return ChatStream(self, body, self._options(timeout, metadata, request_id))
 
     def embed(

@@ -12,7 +12,9 @@ import pytest
 
 import modelgate
 from modelgate import errors
+from modelgate._core import StreamState
 from modelgate.v1 import gateway_pb2 as gw
+from modelgate.v1 import wire_pb2 as wire
 
 from .conftest import FakeUpstream, Gateway, mock_text
 from .test_gateway_sync import HI, STATUS_NAMES, check_stream
@@ -221,5 +223,84 @@ def test_async_embed(gateway: Gateway, upstream: FakeUpstream) -> None:
         result = await c.embed("fake-embed", ["x", "y", "z"])
         assert len(result.vectors) == 3
         assert result.vectors[2] == pytest.approx([3 * 0.001 * (j + 1) for j in range(8)], rel=1e-5)
+
+    run(gateway, body)
+
+
+# -- cancellation observed at the gateway (mock model) -----------------------------------
+
+LONG_MOCK = {"mock-tokens": "100000", "mock-interval-ms": "10"}
+
+
+async def wait_cancelled_end(c: modelgate.AsyncClient, st: StreamState, timeout: float = 20.0) -> None:
+    conn = c._conn
+    assert conn is not None
+    deadline = asyncio.get_running_loop().time() + timeout
+    while st.id in conn.streams:
+        assert asyncio.get_running_loop().time() < deadline, "the gateway did not end the cancelled stream"
+        await asyncio.sleep(0.01)
+    ends = [ev for ev in st.events if ev[0] == modelgate._framing.END]
+    assert ends and wire.EndStatus.FromString(ends[-1][1]).code == gw.CANCELLED
+
+
+def test_async_break_cancels_at_gateway(gateway: Gateway) -> None:
+    async def body(c: modelgate.AsyncClient) -> None:
+        stream = c.chat_stream(model="mock", messages=HI, metadata=LONG_MOCK, timeout=60)
+        n = 0
+        async for _ in stream:
+            n += 1
+            if n == 3:
+                break
+        assert stream.done and stream._st is not None
+        await wait_cancelled_end(c, stream._st)
+
+    run(gateway, body)
+
+
+def test_async_task_cancel_cancels_at_gateway(gateway: Gateway) -> None:
+    async def body(c: modelgate.AsyncClient) -> None:
+        stream = c.chat_stream(model="mock", messages=HI, metadata=LONG_MOCK, timeout=60)
+        started = asyncio.Event()
+
+        async def consume() -> None:
+            async for _ in stream:
+                started.set()
+
+        task = asyncio.create_task(consume())
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert stream._st is not None
+        await wait_cancelled_end(c, stream._st)
+
+    run(gateway, body)
+
+
+def test_async_unary_task_cancel_cancels_at_gateway(gateway: Gateway) -> None:
+    async def body(c: modelgate.AsyncClient) -> None:
+        await c.connect()
+        conn = c._conn
+        assert conn is not None
+        task = asyncio.create_task(c.chat(model="mock", messages=HI, metadata={"mock-first-token-ms": "60000"}))
+        await asyncio.sleep(0.2)
+        (st,) = conn.streams.values()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await wait_cancelled_end(c, st)
+
+    run(gateway, body)
+
+
+def test_async_gc_cancels_at_gateway(gateway: Gateway) -> None:
+    async def body(c: modelgate.AsyncClient) -> None:
+        stream = c.chat_stream(model="mock", messages=HI, metadata=LONG_MOCK, timeout=60)
+        await stream.__anext__()
+        st = stream._st
+        assert st is not None
+        del stream
+        gc.collect()
+        await wait_cancelled_end(c, st)
 
     run(gateway, body)

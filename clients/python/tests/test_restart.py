@@ -33,10 +33,11 @@ def test_restart_tcp(own_gateway: Gateway) -> None:
     with modelgate.Client(own_gateway.tcp_address) as c:
         c.health()
         port = own_gateway.tcp_port
-        own_gateway.restart()
-        if own_gateway.tcp_port != port:
-            pytest.skip("the restarted gateway picked another TCP port")
+        first = c._conn
+        own_gateway.restart(keep_tcp_port=True)
+        assert own_gateway.tcp_port == port
         assert c.health().status == gw.SERVING_STATUS_SERVING
+        assert c._conn is not first
 
 
 def test_async_restart(own_gateway: Gateway) -> None:

@@ -86,6 +86,23 @@ def test_async_100_concurrent_streams_on_one_connection(gateway: Gateway) -> Non
     run(gateway, body)
 
 
+def test_async_more_streams_than_the_gateway_allows(gateway: Gateway) -> None:
+    async def body(c: modelgate.AsyncClient) -> None:
+        async def one() -> list[gw.ChatChunk]:
+            stream = c.chat_stream(model="mock", messages=HI, metadata={"mock-tokens": "10", "mock-interval-ms": "10"})
+            return [chunk async for chunk in stream]
+
+        results = await asyncio.gather(*(one() for _ in range(150)))
+        for chunks in results:
+            check_stream(chunks, 10)
+        unary = await asyncio.gather(
+            *(c.chat(model="mock", messages=HI, metadata={"mock-tokens": "2", "mock-first-token-ms": "20"}) for _ in range(150))
+        )
+        assert all(r.text == mock_text(2) for r in unary)
+
+    run(gateway, body)
+
+
 def test_async_slow_consumer_does_not_stall(gateway: Gateway) -> None:
     async def body(c: modelgate.AsyncClient) -> None:
         slow = c.chat_stream(model="mock", messages=HI, metadata={"mock-tokens": "3000"})

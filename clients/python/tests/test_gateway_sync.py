@@ -161,6 +161,33 @@ def test_100_concurrent_streams_on_one_connection(client: modelgate.Client) -> N
     assert conn is not None and conn.next_stream_id > 100
 
 
+def test_more_streams_than_the_gateway_allows_wait_for_a_slot(client: modelgate.Client) -> None:
+    """150 concurrent streams with the gateway's default limit of 100: the client queues the
+    excess until slots free up instead of failing them with RESOURCE_EXHAUSTED."""
+    client.connect()
+    assert client._conn is not None and client._conn.server_max_streams == 100
+    failures: list[BaseException] = []
+    done: list[int] = []
+
+    def run() -> None:
+        try:
+            chunks = list(
+                client.chat_stream(model="mock", messages=HI, metadata={"mock-tokens": "10", "mock-interval-ms": "10"})
+            )
+            check_stream(chunks, 10)
+            done.append(1)
+        except BaseException as exc:  # noqa: BLE001
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(150)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not failures, failures[:3]
+    assert len(done) == 150
+
+
 def test_many_threads_unary(client: modelgate.Client) -> None:
     out: list[str] = []
     lock = threading.Lock()

@@ -173,6 +173,44 @@ class _AsyncConnection(asyncio.Protocol, ConnectionCore):
                 )
             raise self.closed or connection_lost_error(self.address)
 
+    def try_open(self, st: StreamState, call_header: bytes, request: bytes) -> bool:
+        """Opens the stream without waiting when a slot is free and the transport accepts
+        writes; False when the caller must use :meth:`open_stream`."""
+        transport = self.transport
+        if (
+            self._paused
+            or len(self.streams) >= self.server_max_streams
+            or not self.usable
+            or transport is None
+            or transport.is_closing()
+        ):
+            return False
+        limit = self.server_max_frame_size
+        if len(request) > limit or len(call_header) > limit:
+            return False
+        sid = self.allocate(st)
+        transport.write(fr.call_frames(sid, call_header, request))
+        if st.deadline is not None:
+            st.timer = self.loop.call_at(st.deadline, self._deadline_hit, st)
+        return True
+
+    async def finish(self, st: StreamState) -> list[Event] | None:
+        """Waits until the stream has ended; returns all its events (a unary call's MESSAGE
+        and END together), or None when its deadline passed first."""
+        while not st.ended:
+            if st.deadline_hit:
+                return None
+            fut: asyncio.Future[None] = self.loop.create_future()
+            st.waiter = fut
+            try:
+                await fut
+            finally:
+                st.waiter = None
+        _stop_timer(st)
+        events = list(st.events)
+        st.events.clear()
+        return events
+
     async def open_stream(self, st: StreamState, call_header: bytes, request: bytes) -> None:
         limit = self.server_max_frame_size
         if len(request) > limit or len(call_header) > limit:
@@ -378,6 +416,11 @@ class AsyncClient(_BaseClient):
         self, method: str, request: bytes, opts: _CallOptions, deadline: float | None
     ) -> tuple[_AsyncConnection, StreamState]:
         header = encode_call_header(method, opts.timeout, opts.metadata, opts.request_id)
+        conn = self._conn
+        if conn is not None and conn.usable:
+            st = StreamState(method, deadline)
+            if conn.try_open(st, header, request):
+                return conn, st
         for _ in range(3):
             conn = await self._connection(deadline)
             st = StreamState(method, deadline)
@@ -390,39 +433,42 @@ class AsyncClient(_BaseClient):
 
     async def _unary(self, method: str, request: bytes, response_type: type[M], opts: _CallOptions) -> M:
         timeout = opts.timeout
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout if timeout else None
+        deadline = asyncio.get_running_loop().time() + timeout if timeout else None
         attempts = 2
         while True:
             attempts -= 1
             conn, st = await self._open(method, request, opts, deadline)
-            payload: bytes | None = None
             try:
-                while True:
-                    ev = await conn.next_event(st)
-                    if ev is None:
-                        conn.cancel(st)
-                        raise _deadline_error(timeout)
-                    kind = ev[0]
-                    if kind == EV_MESSAGE:
-                        if payload is not None:
-                            raise InternalError(f"{method} answered with more than one message")
-                        payload = ev[1]
-                        continue
-                    err = end_status_error(ev[1], st) if kind == EV_END else ev[1]
-                    break
+                events = await conn.finish(st)
             except BaseException:
-                if not st.ended:
-                    conn.cancel(st)
+                conn.cancel(st)
                 raise
-            finally:
-                _stop_timer(st)
+            if events is None:
+                conn.cancel(st)
+                raise _deadline_error(timeout)
+            payload: bytes | None = None
+            err: ModelGateError | None = None
+            for kind, value in events:
+                if kind == EV_MESSAGE:
+                    if payload is not None:
+                        err = InternalError(f"{method} answered with more than one message")
+                        break
+                    payload = value
+                elif kind == EV_END:
+                    err = end_status_error(value, st)
+                else:
+                    err = value
             if err is not None:
                 if attempts > 0 and retry_safe(conn, st, err):
                     if deadline is not None:
-                        opts = _CallOptions(max(1e-6, deadline - loop.time()), opts.metadata, opts.request_id)
+                        remaining = deadline - asyncio.get_running_loop().time()
+                        opts = _CallOptions(max(1e-6, remaining), opts.metadata, opts.request_id)
                     continue
-                if err.code == gw.CANCELLED and deadline is not None and loop.time() >= deadline:
+                if (
+                    err.code == gw.CANCELLED
+                    and deadline is not None
+                    and asyncio.get_running_loop().time() >= deadline
+                ):
                     raise _deadline_error(timeout) from err
                 raise err
             if payload is None:

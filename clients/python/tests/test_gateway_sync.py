@@ -437,7 +437,7 @@ def test_deadline_cancels_upstream(client: modelgate.Client, upstream: FakeUpstr
 def test_fake_upstream_chat_and_request_id(client: modelgate.Client, upstream: FakeUpstream) -> None:
     request_id = rid("fake")
     resp = client.chat(model="fake-chat", messages=HI, request_id=request_id)
-    assert resp.text == "".join(f"tok{i} " for i in range(8))
+    assert resp.text == "".join(f"tok{i} " for i in range(1, 9))  # token i is "tok{i} ", i = 1..N
     event = upstream.wait_outcome(request_id, {"completed"})
     assert event["request_id"] == request_id
 

@@ -109,6 +109,42 @@ class RawConnection:
         self.sock.close()
 
 
+class RawAsyncProtocol(asyncio.Protocol):
+    """The raw baseline on asyncio: the same pre-encoded bytes, a future per call, frames
+    scanned in data_received until END. Shows what asyncio itself costs per round trip."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.hello: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting_for = 0
+        self.done: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(fr.MAGIC + fr.frame(fr.HELLO, 0, wire.Hello(version=1, agent="bench-raw/1").SerializeToString()))
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        while len(buf) >= 10:
+            length, ftype, _, sid = HDR.unpack_from(buf, 0)
+            if len(buf) < 10 + length:
+                return
+            del buf[: 10 + length]
+            if ftype == fr.HELLO and not self.hello.done():
+                self.hello.set_result(None)
+            elif ftype == fr.END and sid == self.waiting_for and self.done is not None:
+                self.done.set_result(None)
+
+
+async def raw_async_connect(path: str) -> RawAsyncProtocol:
+    _, proto = await asyncio.get_running_loop().create_unix_connection(RawAsyncProtocol, path)
+    await proto.hello
+    return proto
+
+
 # -- gateway process ---------------------------------------------------------------------
 
 
@@ -177,6 +213,20 @@ def run(address: str, calls: int, reps: int, stream_tokens: int, stream_runs: in
     client = modelgate.Client(address)
     loop = asyncio.new_event_loop()
     aclient = modelgate.AsyncClient(address)
+    raw_async = loop.run_until_complete(raw_async_connect(path))
+    raw_async_next = [1]
+    unary_tpl_async = bytearray(unary_tpl)
+
+    async def raw_async_unary() -> None:
+        sid = raw_async_next[0]
+        raw_async_next[0] = sid + 1
+        struct.pack_into(">I", unary_tpl_async, 6, sid)
+        struct.pack_into(">I", unary_tpl_async, 10 + call_len + 6, sid)
+        raw_async.waiting_for = sid
+        raw_async.done = fut = asyncio.get_running_loop().create_future()
+        assert raw_async.transport is not None
+        raw_async.transport.write(unary_tpl_async)
+        await fut
 
     def raw_unary() -> None:
         assert raw.call(unary_tpl, call_len) == 1
@@ -211,6 +261,7 @@ def run(address: str, calls: int, reps: int, stream_tokens: int, stream_runs: in
     time_calls(sync_unary, warm)
     time_calls(sync_unary_prebuilt, warm)
     loop.run_until_complete(time_calls_async(async_unary, warm))
+    loop.run_until_complete(time_calls_async(raw_async_unary, warm))
     raw_stream()
     sync_stream()
     loop.run_until_complete(async_stream())
@@ -225,6 +276,9 @@ def run(address: str, calls: int, reps: int, stream_tokens: int, stream_runs: in
             p50, p99 = percentiles(time_calls(fn, calls))
             add(f"unary_{name}_p50", p50)
             add(f"unary_{name}_p99", p99)
+        p50, p99 = percentiles(loop.run_until_complete(time_calls_async(raw_async_unary, calls)))
+        add("unary_raw_async_p50", p50)
+        add("unary_raw_async_p99", p99)
         p50, p99 = percentiles(loop.run_until_complete(time_calls_async(async_unary, calls)))
         add("unary_async_p50", p50)
         add("unary_async_p99", p99)
@@ -239,6 +293,8 @@ def run(address: str, calls: int, reps: int, stream_tokens: int, stream_runs: in
 
     client.close()
     loop.run_until_complete(aclient.close())
+    if raw_async.transport is not None:
+        raw_async.transport.close()
     loop.close()
     raw.close()
     return res
@@ -272,6 +328,7 @@ def report(res: dict[str, list[float]], args: argparse.Namespace, command: str, 
         ("raw", "raw socket baseline (pre-encoded bytes, no decode)"),
         ("sync", "`Client.chat` (dict messages)"),
         ("sync_prebuilt", "`Client.chat(request=...)` (prebuilt request)"),
+        ("raw_async", "raw asyncio baseline (same bytes, asyncio.Protocol)"),
         ("async", "`AsyncClient.chat` (dict messages)"),
     ):
         p50, p99 = med[f"unary_{key}_p50"], med[f"unary_{key}_p99"]
@@ -279,6 +336,10 @@ def report(res: dict[str, list[float]], args: argparse.Namespace, command: str, 
         add99 = "" if key == "raw" else f"{p99 - raw99:+.1f}"
         lines.append(f"| {label} | {p50:.1f} | {p99:.1f} | {add50} | {add99} |")
     lines += [
+        "",
+        f"`AsyncClient.chat` added over the raw asyncio baseline: p50 "
+        f"{med['unary_async_p50'] - med['unary_raw_async_p50']:+.1f} µs, p99 "
+        f"{med['unary_async_p99'] - med['unary_raw_async_p99']:+.1f} µs.",
         "",
         f"## Streaming: {args.stream_tokens}-token mock stream (tokens/s)",
         "",

@@ -184,3 +184,42 @@ def test_timeout_must_be_positive() -> None:
         c.chat(model="m", messages=[], timeout=0)
     with pytest.raises(TypeError):
         c.chat(model="m")
+
+
+def test_fast_request_encoding_is_byte_identical() -> None:
+    """The hand-encoded fast path for plain {"role", "content"} messages produces exactly what
+    protobuf's SerializeToString() produces, with and without other parameters."""
+    import random
+    import string
+
+    from modelgate._requests import chat_request_bytes
+
+    names = [
+        "tools", "tool_choice", "response_format", "temperature", "top_p", "max_tokens", "seed",
+        "presence_penalty", "frequency_penalty", "top_k", "parallel_tool_calls", "stop", "user",
+        "tenant", "priority", "labels", "cache", "fallback_models", "prefer_provider",
+    ]  # fmt: skip
+    roles = ["system", "user", "assistant", "tool", "developer"]
+    rnd = random.Random(7)
+
+    def text() -> str:
+        n = rnd.choice([0, 1, 5, 127, 128, 300, 16383, 16384])
+        return "".join(rnd.choice(string.ascii_letters + " éß€\x00😀") for _ in range(n))
+
+    for _ in range(400):
+        msgs: list[modelgate.MessageLike] = [
+            {"role": rnd.choice(roles), "content": text()} for _ in range(rnd.randint(0, 3))
+        ]
+        model = text()[:40]
+        params: list[object] = [None] * len(names)
+        if rnd.random() < 0.5:
+            params[3] = rnd.choice([0.0, 0.5])
+            params[5] = rnd.choice([None, 0, 16])
+            params[11] = rnd.choice([None, "x", ["a", "b"]])
+            params[15] = rnd.choice([None, {"k": "v"}])
+        fast = chat_request_bytes(model, msgs, None, *params)
+        kwargs = {k: v for k, v in zip(names, params) if v is not None}
+        assert fast == build_chat_request(model, msgs, **kwargs).SerializeToString()  # type: ignore[arg-type]
+    # Anything else takes the protobuf path.
+    odd = [{"role": "user", "content": "x", "name": "bob"}]
+    assert chat_request_bytes("m", odd, None) == build_chat_request("m", odd).SerializeToString()

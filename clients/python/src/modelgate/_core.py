@@ -109,13 +109,10 @@ class ConnectionCore:
         self.hello_received = False
         self.goaway: wire.GoAway | None = None
         self.closed: ModelGateError | None = None  # why the connection is unusable, once it is
+        # New calls may be opened here: not closed, no GOAWAY, stream ids left.
+        self.usable = True
 
     # -- state ---------------------------------------------------------------------------
-
-    @property
-    def usable(self) -> bool:
-        """New calls may be opened here: not closed, no GOAWAY, stream ids left."""
-        return self.closed is None and self.goaway is None and self.next_stream_id <= fr.MAX_STREAM_ID
 
     def has_slot(self) -> bool:
         return len(self.streams) < self.server_max_streams
@@ -125,6 +122,8 @@ class ConnectionCore:
         stream's CALL (ids must increase on the wire)."""
         sid = self.next_stream_id
         self.next_stream_id = sid + 1
+        if sid >= fr.MAX_STREAM_ID:
+            self.usable = False  # ids exhausted: the next call opens a new connection
         self.highest_opened = sid
         st.id = sid
         self.streams[sid] = st
@@ -184,6 +183,51 @@ class ConnectionCore:
                 raise fr.ProtocolError(f"unexpected {name} frame on stream {sid} from the server")
         return freed
 
+    def receive(self, data: bytes, woken: list[StreamState], replies: list[bytes]) -> bool:
+        """Decodes ``data`` and applies its frames, like ``handle_frames(decoder.feed(data))``
+        but with MESSAGE and END for open streams handled inline (the hot path)."""
+        dec = self.decoder
+        if dec.buffered:
+            return self.handle_frames(dec.feed(data), woken, replies)
+        n = len(data)
+        pos = 0
+        limit = dec.max_frame_size
+        streams = self.streams
+        freed = False
+        unpack = fr.unpack_header_from
+        while n - pos >= 10:
+            length, ftype, flags, sid = unpack(data, pos)
+            if length > limit:
+                raise fr.ProtocolError(
+                    f"frame of {length} bytes exceeds max_frame_size {limit}", wire.GOAWAY_FRAME_SIZE_ERROR
+                )
+            end = pos + 10 + length
+            if end > n:
+                break
+            payload = data[pos + 10 : end]
+            pos = end
+            if ftype == 3:  # MESSAGE
+                st = streams.get(sid)
+                if st is not None:
+                    if not st.cancelled:
+                        st.received_any = True
+                        st.events.append((EV_MESSAGE, payload))
+                        woken.append(st)
+                    continue
+            elif ftype == 4:  # END
+                st = streams.pop(sid, None)
+                if st is not None:
+                    st.ended = True
+                    st.events.append((EV_END, payload))
+                    woken.append(st)
+                    freed = True
+                    continue
+            if self.handle_frames([(ftype, flags, sid, payload)], woken, replies):
+                freed = True
+        if pos < n:
+            dec.feed(data[pos:])  # keeps the partial frame
+        return freed
+
     def _unknown_stream(self, sid: int, ftype: int) -> None:
         # Frames for a stream we forgot (ended locally) are dropped; an id we never opened is
         # a server bug.
@@ -209,6 +253,7 @@ class ConnectionCore:
         except Exception as exc:  # noqa: BLE001
             raise fr.ProtocolError(f"undecodable GOAWAY: {exc}") from None
         self.goaway = ga
+        self.usable = False
         if ga.code == wire.GOAWAY_NO_ERROR:
             # Graceful drain: streams up to last_stream_id complete; the server answers later
             # ones with END UNAVAILABLE/SHUTTING_DOWN, which the call layer retries elsewhere.
@@ -229,6 +274,7 @@ class ConnectionCore:
         its own copy so tracebacks don't mix)."""
         if self.closed is None:
             self.closed = exc
+        self.usable = False
         streams = list(self.streams.values())
         self.streams.clear()
         last = self.goaway.last_stream_id if self.goaway is not None else None

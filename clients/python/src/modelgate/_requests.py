@@ -297,11 +297,71 @@ def chat_request_bytes(
         return request.SerializeToString()
     if model is None or messages is None:
         raise TypeError("chat needs model= and messages= (or request=)")
+    head = _encode_simple_head(model, messages)
+    if head is not None:
+        # model (field 1) and messages (field 2) come first in canonical field order, so the
+        # remaining fields' serialization appended to them equals SerializeToString() exactly.
+        if params.count(None) == len(params):
+            return head
+        rest = gw.ChatRequest()
+        _apply_params(rest, *params)
+        return head + rest.SerializeToString()
     req = gw.ChatRequest(model=model)
     _add_messages(req, messages)
     if params.count(None) != len(params):
         _apply_params(req, *params)
     return req.SerializeToString()
+
+
+def _varint(n: int) -> bytes:
+    if n < 0x80:
+        return _BYTE[n]
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+_BYTE = [bytes((i,)) for i in range(256)]
+_ROLE_PREFIX = {name: b"\x08" + _BYTE[int(role)] for name, role in _ROLES.items()}
+
+
+def _encode_simple_head(model: str, messages: Iterable[MessageLike]) -> bytes | None:
+    """Hand-encodes fields 1-2 of a ChatRequest when every message is a plain
+    ``{"role": <known role>, "content": <str>}`` dict (the hot path); None otherwise."""
+    if type(messages) is not list:
+        return None
+    try:
+        model_b = model.encode()
+        parts = [b"\x0a", _varint(len(model_b)), model_b] if model_b else []  # proto3 omits ""
+        for m in messages:
+            if type(m) is not dict or len(m) != 2:
+                return None
+            content = m.get("content")
+            prefix = _ROLE_PREFIX.get(m.get("role"))  # type: ignore[arg-type]
+            if prefix is None or type(content) is not str:
+                return None
+            text = content.encode()
+            # Message{role, parts: [ContentPart{text}]}
+            part_len = 1 + len(_varint(len(text))) + len(text)
+            body_len = 2 + 1 + len(_varint(part_len)) + part_len
+            if prefix == b"\x08\x00":  # ROLE_UNSPECIFIED is not written
+                return None
+            parts += (
+                b"\x12",
+                _varint(body_len),
+                prefix,
+                b"\x12",
+                _varint(part_len),
+                b"\x0a",
+                _varint(len(text)),
+                text,
+            )
+    except (UnicodeEncodeError, AttributeError, TypeError):
+        return None  # let the protobuf path report it
+    return b"".join(parts)
 
 
 def _apply_params(

@@ -44,7 +44,12 @@ from .errors import (
 from .v1 import wire_pb2 as wire
 
 _monotonic = time.monotonic
+_pack_header = fr.pack_header
 _RECV_SIZE = 256 * 1024
+# A connection not read for this long is polled before use, so a CALL is not written to a
+# gateway that has gone away meanwhile (a CALL that still meets a dead connection is resent
+# when that is provably safe: EPIPE before any byte, or above a GOAWAY's last stream id).
+_IDLE_CHECK_AFTER = 0.005
 
 
 class _Waiter:
@@ -99,6 +104,7 @@ class SyncConnection(ConnectionCore):
         self._poller = select.poll()  # used only by the thread holding the reader role
         self._poller.register(self._fd, select.POLLIN)
         self._idle_poller = select.poll()  # lock-free "anything arrived while idle?" check
+        self.last_read = 0.0
         self._idle_poller.register(self._fd, select.POLLIN)
 
     # -- setup ---------------------------------------------------------------------------
@@ -179,7 +185,7 @@ class SyncConnection(ConnectionCore):
                 f"request of {len(request)} bytes exceeds the gateway's max_frame_size {limit}",
                 ErrorDetails(kind="GATEWAY_LIMIT"),
             )
-        if not self.reading:
+        if not self.reading and _monotonic() - self.last_read > _IDLE_CHECK_AFTER:
             # Process what arrived while nobody read (a restarted gateway's GOAWAY or EOF), so
             # the call goes to a live connection. Lock-free: its own poll object.
             try:
@@ -199,7 +205,14 @@ class SyncConnection(ConnectionCore):
                     if len(streams) >= self.server_max_streams:
                         continue  # another thread took the slot first
                     sid = self.allocate(st)
-                data = fr.call_frames(sid, call_header, request)
+                data = b"".join(
+                    (
+                        _pack_header(len(call_header), fr.CALL, 0, sid),
+                        call_header,
+                        _pack_header(len(request), fr.MESSAGE, fr.END_STREAM, sid),
+                        request,
+                    )
+                )
                 sent = 0
                 try:
                     sent = self.sock.send(data)
@@ -243,43 +256,49 @@ class SyncConnection(ConnectionCore):
 
     # -- receiving -----------------------------------------------------------------------
 
-    def next_event(self, st: StreamState) -> Event | None:
-        """The stream's next event; None when its deadline passed first."""
+    def next_events(self, st: StreamState) -> list[Event] | None:
+        """Waits for the stream's queued events and takes them all (one lock round trip per
+        batch); None when its deadline passed first. The caller returns flow-control credit
+        with :meth:`consumed_bytes` as it hands messages to the application."""
         lock = self.lock
         deadline = st.deadline
         while True:
-            window = None
             with lock:
-                if st.events:
-                    ev = st.events.popleft()
-                    if ev[0] == EV_MESSAGE:
-                        window = self.consumed(st, len(ev[1]))
+                events = st.events
+                if events:
+                    batch = list(events)
+                    events.clear()
                     if self.waiting and not self.reading:
                         self._wake_successor_locked()
+                    return batch
+                if deadline is not None and _monotonic() >= deadline:
+                    if self.waiting and not self.reading:
+                        self._wake_successor_locked()
+                    return None
+                if self.closed is not None and st.ended:
+                    return [(EV_ERROR, self.closed)]  # the failure was already consumed
+                if self.reading:
+                    waiter = st.waiter
+                    if waiter is None:
+                        waiter = st.waiter = _Waiter()
+                    self.waiting[waiter] = None
+                    lead = False
                 else:
-                    ev = None
-                    if deadline is not None and _monotonic() >= deadline:
-                        if self.waiting and not self.reading:
-                            self._wake_successor_locked()
-                        return None
-                    if self.closed is not None and st.ended:
-                        return (EV_ERROR, self.closed)  # the failure was already consumed
-                    if self.reading:
-                        waiter = st.waiter
-                        if waiter is None:
-                            waiter = st.waiter = _Waiter()
-                        self.waiting[waiter] = None
-                        lead = False
-                    else:
-                        self.reading = lead = True
-            if ev is not None:
-                if window is not None:
-                    self.send(window)
-                return ev
+                    self.reading = lead = True
             if lead:
-                self._lead(lambda: bool(st.events), deadline)
+                try:
+                    while not st.events and self._read_once(deadline):
+                        pass
+                finally:
+                    self._stop_reading()
             else:
                 self._park(waiter, deadline)
+
+    def consumed_bytes(self, st: StreamState, n: int) -> None:
+        """``n`` MESSAGE bytes of ``st`` reached the application: return credit when due."""
+        window = self.consumed(st, n)
+        if window is not None:
+            self.send(window)
 
     def finish(self, st: StreamState) -> list[Event] | None:
         """Waits until the stream has ended and returns all its events (a unary call's
@@ -307,7 +326,11 @@ class SyncConnection(ConnectionCore):
                 else:
                     self.reading = lead = True
             if lead:
-                self._lead(lambda: st.ended, deadline)
+                try:
+                    while not st.ended and self._read_once(deadline):
+                        pass
+                finally:
+                    self._stop_reading()
             else:
                 self._park(waiter, deadline)
 
@@ -418,32 +441,29 @@ class SyncConnection(ConnectionCore):
                 remaining = deadline - _monotonic()
                 if not self._poller.poll(max(0, int(remaining * 1000 + 0.999))):
                     return False
-            decoder = self.decoder
-            want = decoder.wanted
+            want = self.decoder.wanted
             if want > _RECV_SIZE:
                 data = sock.recv(want)
             else:
                 n = sock.recv_into(self._rbuf)
                 data = self._rview[:n].tobytes()
-            if not data:
-                self._connection_failed(connection_lost_error(self.address))
-                return False
-            frames = decoder.feed(data)
-        except fr.ProtocolError as exc:
-            self._connection_failed(protocol_error(self.address, exc))
-            return False
         except OSError as exc:
             self._connection_failed(connection_lost_error(self.address, exc))
             return False
+        if not data:
+            self._connection_failed(connection_lost_error(self.address))
+            return False
+        self.last_read = _monotonic()
         woken: list[StreamState] = []
         replies: list[bytes] = []
         with self.lock:
             try:
-                freed = self.handle_frames(frames, woken, replies)
+                freed = self.receive(data, woken, replies)
             except fr.ProtocolError as exc:
                 self.fail_all(protocol_error(self.address, exc), woken)
                 freed = True
-            self._wake_locked(woken, freed)
+            if self.waiting:
+                self._wake_locked(woken, freed)
             drained = self.goaway is not None and not self.streams and self.closed is None
         if replies:
             self.send(b"".join(replies))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Generator, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
@@ -95,8 +96,7 @@ class _AsyncConnection(asyncio.Protocol, ConnectionCore):
         woken: list[StreamState] = []
         replies: list[bytes] = []
         try:
-            frames = self.decoder.feed(data)
-            freed = self.handle_frames(frames, woken, replies)
+            freed = self.receive(data, woken, replies)
         except fr.ProtocolError as exc:
             self.fail_all(protocol_error(self.address, exc), woken)
             freed = True
@@ -261,28 +261,32 @@ class _AsyncConnection(asyncio.Protocol, ConnectionCore):
             except RuntimeError:
                 pass  # loop closed
 
-    async def next_event(self, st: StreamState) -> Event | None:
-        """The stream's next event; None when its deadline passed first."""
+    async def next_events(self, st: StreamState) -> list[Event] | None:
+        """Waits for the stream's queued events and takes them all; None when its deadline
+        passed first. Credit is returned with :meth:`consumed_bytes`."""
         events = st.events
         while not events:
             if st.deadline_hit:
                 return None
             if st.ended:
-                return (EV_ERROR, self.closed or connection_lost_error(self.address))
+                return [(EV_ERROR, self.closed or connection_lost_error(self.address))]
             fut: asyncio.Future[None] = self.loop.create_future()
             st.waiter = fut
             try:
                 await fut
             finally:
                 st.waiter = None
-        ev = events.popleft()
-        if ev[0] == EV_MESSAGE:
-            window = self.consumed(st, len(ev[1]))
-            if window is not None:
-                self.write(window)
-        elif st.ended and not events:
+        batch = list(events)
+        events.clear()
+        if st.ended:
             _stop_timer(st)
-        return ev
+        return batch
+
+    def consumed_bytes(self, st: StreamState, n: int) -> None:
+        """``n`` MESSAGE bytes of ``st`` reached the application: return credit when due."""
+        window = self.consumed(st, n)
+        if window is not None:
+            self.write(window)
 
     def close(self) -> None:
         woken: list[StreamState] = []
@@ -631,6 +635,7 @@ class AsyncChatStream:
         self._timeout = opts.timeout
         self._deadline: float | None = None
         self._acc = StreamAccumulator()
+        self._buf: deque[Event] = deque()  # events taken from the connection, not yet returned
         self._started = False
         self._done = False
         self._cancelled = False
@@ -655,6 +660,12 @@ class AsyncChatStream:
         return _AsyncChunkIterator(self)
 
     async def __anext__(self) -> gw.ChatChunk:
+        buf = self._buf
+        if buf and not self._done:  # fast path: a chunk already taken from the connection
+            kind, payload = buf[0]
+            if kind == EV_MESSAGE:
+                buf.popleft()
+                return self._chunk(payload)
         if self._done:
             if self._cancelled:
                 raise CancelledError("the stream was cancelled by the client")
@@ -662,17 +673,17 @@ class AsyncChatStream:
         try:
             if not self._started:
                 await self.start()
-            conn, st = self._conn, self._st
-            assert conn is not None and st is not None
             while True:
-                ev = await conn.next_event(st)
-                if ev is None:
-                    self._fail(_deadline_error(self._timeout), cancel=True)
-                kind, payload = ev  # type: ignore[misc]
+                conn, st = self._conn, self._st
+                assert conn is not None and st is not None
+                if not buf:
+                    events = await conn.next_events(st)
+                    if events is None:
+                        self._fail(_deadline_error(self._timeout), cancel=True)
+                    buf.extend(events)  # type: ignore[arg-type]
+                kind, payload = buf.popleft()
                 if kind == EV_MESSAGE:
-                    chunk = decode_response(gw.ChatChunk, payload, st)
-                    self._acc.add(chunk, st)
-                    return chunk
+                    return self._chunk(payload)
                 err = end_status_error(payload, st) if kind == EV_END else payload
                 _stop_timer(st)
                 if err is None:
@@ -684,9 +695,8 @@ class AsyncChatStream:
                     if self._deadline is not None:
                         remaining = self._deadline - asyncio.get_running_loop().time()
                         opts = _CallOptions(max(1e-6, remaining), opts.metadata, opts.request_id)
-                    self._conn, self._st = conn, st = await self._client._open(
-                        M_CHAT_STREAM, self._request, opts, self._deadline
-                    )
+                    buf.clear()
+                    self._conn, self._st = await self._client._open(M_CHAT_STREAM, self._request, opts, self._deadline)
                     continue
                 if (
                     err.code == gw.CANCELLED
@@ -701,6 +711,18 @@ class AsyncChatStream:
             # Task cancellation (asyncio.CancelledError) and the like: abandon the call.
             self.close_nowait()
             raise
+
+    def _chunk(self, payload: bytes) -> gw.ChatChunk:
+        st = self._st
+        conn = self._conn
+        assert st is not None and conn is not None
+        chunk = decode_response(gw.ChatChunk, payload, st)
+        try:
+            self._acc.add(chunk, st)
+        except ModelGateError as err:
+            self._fail(err, cancel=True)
+        conn.consumed_bytes(st, len(payload))
+        return chunk
 
     def _fail(self, err: ModelGateError, *, cancel: bool) -> None:
         self._done = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ from ._core import (
     EV_END,
     EV_ERROR,
     EV_MESSAGE,
+    Event,
     RetryOnNewConnection,
     StreamState,
     encode_call_header,
@@ -285,7 +287,16 @@ class Client(_BaseClient):
         attempts = 2
         while True:
             attempts -= 1
-            conn, st = self._open(method, request, opts, deadline)
+            conn = self._conn
+            st = StreamState(method, deadline)
+            if conn is not None and conn.usable and attempts:
+                header = encode_call_header(method, opts.timeout, opts.metadata, opts.request_id)
+                try:
+                    conn.open_stream(st, header, request)
+                except RetryOnNewConnection:
+                    conn, st = self._open(method, request, opts, deadline)
+            else:
+                conn, st = self._open(method, request, opts, deadline)
             try:
                 events = conn.finish(st)
             except BaseException:
@@ -485,11 +496,13 @@ class ChatStream:
         self._timeout = opts.timeout
         self._deadline = _monotonic() + opts.timeout if opts.timeout else None
         self._acc = StreamAccumulator()
-        self._done = False
+        self._done = True  # until the CALL is out (a failed open leaves nothing to cancel)
+        self._buf: deque[Event] = deque()  # events taken from the connection, not yet returned
         self._cancelled = False
         self._error: ModelGateError | None = None
         self._retries = 1
         self._conn, self._st = client._open(M_CHAT_STREAM, request, opts, self._deadline)
+        self._done = False
 
     # -- iteration -----------------------------------------------------------------------
 
@@ -497,20 +510,26 @@ class ChatStream:
         return _ChunkIterator(self)
 
     def __next__(self) -> gw.ChatChunk:
+        buf = self._buf
+        if buf:  # fast path: a chunk already taken from the connection
+            kind, payload = buf.popleft()
+            if kind == EV_MESSAGE and not self._done:
+                return self._chunk(payload)
+            buf.appendleft((kind, payload))
         if self._done:
             if self._cancelled:
                 raise CancelledError("the stream was cancelled by the client")
             raise StopIteration
         try:
             while True:
-                ev = self._conn.next_event(self._st)
-                if ev is None:
-                    self._fail(_deadline_error(self._timeout), cancel=True)
-                kind, payload = ev  # type: ignore[misc]
+                if not buf:
+                    events = self._conn.next_events(self._st)
+                    if events is None:
+                        self._fail(_deadline_error(self._timeout), cancel=True)
+                    buf.extend(events)  # type: ignore[arg-type]
+                kind, payload = buf.popleft()
                 if kind == EV_MESSAGE:
-                    chunk = decode_response(gw.ChatChunk, payload, self._st)
-                    self._acc.add(chunk, self._st)
-                    return chunk
+                    return self._chunk(payload)
                 err = end_status_error(payload, self._st) if kind == EV_END else payload
                 if err is None:
                     self._done = True
@@ -520,6 +539,7 @@ class ChatStream:
                     opts = self._opts
                     if self._deadline is not None:
                         opts = _CallOptions(max(1e-6, self._deadline - _monotonic()), opts.metadata, opts.request_id)
+                    buf.clear()
                     self._conn, self._st = self._client._open(M_CHAT_STREAM, self._request, opts, self._deadline)
                     continue
                 if err.code == gw.CANCELLED and self._deadline is not None and _monotonic() >= self._deadline:
@@ -531,6 +551,16 @@ class ChatStream:
             # KeyboardInterrupt and the like: the call is abandoned.
             self.close()
             raise
+
+    def _chunk(self, payload: bytes) -> gw.ChatChunk:
+        st = self._st
+        chunk = decode_response(gw.ChatChunk, payload, st)
+        try:
+            self._acc.add(chunk, st)
+        except ModelGateError as err:
+            self._fail(err, cancel=True)
+        self._conn.consumed_bytes(st, len(payload))
+        return chunk
 
     def _fail(self, err: ModelGateError, *, cancel: bool) -> None:
         self._done = True

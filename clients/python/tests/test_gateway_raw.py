@@ -3,6 +3,7 @@ answer (docs/protocol.md §8)."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import struct
 
@@ -131,5 +132,94 @@ def test_well_formed_call_roundtrip_raw(gateway: Gateway) -> None:
         assert seqs == list(range(len(seqs))) and len(seqs) >= 2
         conn.send(vecs["ping"].data)
         assert conn.read_frame() == (fr.PONG, 0, 0, bytes(range(1, 9)))
+    finally:
+        conn.close()
+
+
+def chat_stream_call(sid: int, metadata: dict[str, str]) -> bytes:
+    call = wire.CallHeader(method="/modelgate.v1.Gateway/ChatStream", metadata=metadata)
+    req = gw.ChatRequest(model="mock", messages=[gw.Message(role=gw.ROLE_USER, parts=[gw.ContentPart(text="hi")])])
+    return fr.frame(fr.CALL, sid, call.SerializeToString()) + fr.frame(
+        fr.MESSAGE, sid, req.SerializeToString(), fr.END_STREAM
+    )
+
+
+LONG = {"mock-tokens": "100000", "mock-interval-ms": "10"}
+
+
+def read_until_end(conn: RawConn, sid: int) -> tuple[list[gw.ChatChunk], wire.EndStatus]:
+    chunks = []
+    while True:
+        ftype, _, fsid, payload = conn.read_frame()
+        if fsid != sid:
+            continue
+        if ftype == fr.MESSAGE:
+            chunks.append(gw.ChatChunk.FromString(payload))
+        elif ftype == fr.END:
+            return chunks, wire.EndStatus.FromString(payload)
+
+
+def test_cancel_answers_final_chunk_then_end_cancelled(gateway: Gateway) -> None:
+    """§3 rule 5, which the client relies on to free the stream's slot."""
+    conn = RawConn(gateway.socket_path)
+    try:
+        conn.preface()
+        conn.send(chat_stream_call(1, LONG))
+        first = [conn.read_frame() for _ in range(2)]
+        assert all(f[0] == fr.MESSAGE for f in first)
+        conn.send(fr.cancel_frame(1))
+        chunks, status = read_until_end(conn, 1)
+        assert status.code == gw.CANCELLED and status.error.kind == gw.ERROR_KIND_CANCELLED
+        assert chunks and chunks[-1].final, "a cancelled ChatStream ends with its final chunk"
+        assert chunks[-1].finish_reason == gw.FINISH_REASON_CANCELLED
+        seqs = [gw.ChatChunk.FromString(f[3]).sequence for f in first] + [c.sequence for c in chunks]
+        assert seqs == list(range(len(seqs)))
+    finally:
+        conn.close()
+
+
+def test_calls_beyond_the_stream_limit_get_resource_exhausted(gateway: Gateway) -> None:
+    conn = RawConn(gateway.socket_path)
+    try:
+        hello = conn.preface()
+        limit = hello.settings.max_concurrent_streams or 100
+        conn.send(b"".join(chat_stream_call(i, LONG) for i in range(1, limit + 2)))
+        while True:
+            ftype, _, sid, payload = conn.read_frame()
+            if ftype == fr.END:
+                break
+        status = wire.EndStatus.FromString(payload)
+        assert sid == limit + 1
+        assert status.code == gw.RESOURCE_EXHAUSTED and status.error.kind == gw.ERROR_KIND_GATEWAY_LIMIT
+        assert status.error.retryable
+    finally:
+        conn.close()
+
+
+def test_calls_after_goaway_are_refused_shutting_down(own_gateway: Gateway) -> None:
+    """A CALL above a graceful GOAWAY's last_stream_id gets END UNAVAILABLE/SHUTTING_DOWN (the
+    case the client resends on a new connection)."""
+    conn = RawConn(own_gateway.socket_path)
+    try:
+        conn.preface()
+        conn.send(chat_stream_call(1, {"mock-tokens": "50", "mock-interval-ms": "20"}))
+        assert conn.read_frame()[0] == fr.MESSAGE
+        assert own_gateway.proc is not None
+        own_gateway.proc.send_signal(signal.SIGTERM)
+        while True:
+            ftype, _, sid, payload = conn.read_frame()
+            if ftype == fr.GOAWAY:
+                break
+        ga = wire.GoAway.FromString(payload)
+        assert ga.code == wire.GOAWAY_NO_ERROR and ga.last_stream_id == 1
+        conn.send(chat_stream_call(2, {}))
+        chunks2, status2 = read_until_end(conn, 2)
+        assert not chunks2
+        assert status2.code == gw.UNAVAILABLE and status2.error.kind == gw.ERROR_KIND_SHUTTING_DOWN
+        assert status2.error.retryable
+        chunks1, status1 = read_until_end(conn, 1)  # stream 1 still completes
+        assert status1.code == gw.OK and chunks1[-1].final
+        with pytest.raises(EOFError):
+            conn.read_frame()
     finally:
         conn.close()

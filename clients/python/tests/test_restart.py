@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
+import time
 
 import pytest
 
 import modelgate
+import modelgate._sync
 from modelgate.v1 import gateway_pb2 as gw
 
 from .conftest import Gateway, mock_text
@@ -127,3 +129,37 @@ def test_async_graceful_drain(own_gateway: Gateway) -> None:
             check_stream(chunks, 60)
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("idle_check", [True, False], ids=["idle-check", "forced-onto-draining-connection"])
+def test_rolling_restart_during_drain(own_gateway: Gateway, monkeypatch: pytest.MonkeyPatch, idle_check: bool) -> None:
+    """Old gateway drains a stream while a new one serves the same socket path: the stream
+    finishes on the old connection, a new call lands on a new connection. Without the idle
+    check the new call first goes to the draining connection, is refused (SHUTTING_DOWN, above
+    the GOAWAY's last stream id) and is resent transparently."""
+    if not idle_check:
+        monkeypatch.setattr(modelgate._sync, "_IDLE_CHECK_AFTER", 1e9)
+    with modelgate.Client(own_gateway.unix_address) as c:
+        stream = c.chat_stream(model="mock", messages=HI, metadata={"mock-tokens": "60", "mock-interval-ms": "20"})
+        chunks = [next(stream)]
+        old_conn = c._conn
+        old = own_gateway.proc
+        assert old is not None
+        old.send_signal(signal.SIGTERM)
+        time.sleep(0.3)  # the GOAWAY is now waiting, unread, on the old connection
+        own_gateway.proc = None
+        own_gateway.start()  # same socket path
+        try:
+            resp = c.chat(model="mock", messages=HI, metadata={"mock-tokens": "2"}, timeout=30)
+            assert resp.text == mock_text(2)
+            assert c._conn is not old_conn and old_conn is not None
+            # Forced: the call went out as stream 2 on the draining connection first.
+            assert old_conn.highest_opened == (1 if idle_check else 2)
+            chunks += list(stream)
+            check_stream(chunks, 60)
+            assert old.wait(30) == 0
+            # The new gateway keeps serving once the old one has exited.
+            assert c.chat(model="mock", messages=HI, metadata={"mock-tokens": "1"}).text == mock_text(1)
+        finally:
+            if old.poll() is None:
+                old.kill()

@@ -60,47 +60,35 @@ class EmbedResult:
 
 
 class StreamAccumulator:
-    """Checks chunk order and assembles the streamed response."""
+    """Checks chunk order and assembles the streamed response (text is joined on demand)."""
 
-    __slots__ = ("next_sequence", "text_parts", "reasoning_parts", "first", "final", "chunks_received")
+    __slots__ = ("next_sequence", "chunks", "final")
 
     def __init__(self) -> None:
         self.next_sequence = 0
-        self.text_parts: list[str] = []
-        self.reasoning_parts: list[str] = []
-        self.first: gw.ChatChunk | None = None
+        self.chunks: list[gw.ChatChunk] = []
         self.final: gw.ChatChunk | None = None
-        self.chunks_received = 0
 
     def add(self, chunk: gw.ChatChunk, st: StreamState) -> None:
         if chunk.sequence != self.next_sequence:
-            raise InternalError(
-                f"stream {st.id}: chunk sequence {chunk.sequence}, expected {self.next_sequence} "
-                "(the gateway broke the contiguous-sequence rule)"
-            )
+            raise sequence_error(chunk, self.next_sequence, st)
         self.next_sequence += 1
-        self.chunks_received += 1
-        if self.first is None:
-            self.first = chunk
-        if chunk.text:
-            self.text_parts.append(chunk.text)
-        if chunk.reasoning:
-            self.reasoning_parts.append(chunk.reasoning)
+        self.chunks.append(chunk)
         if chunk.final:
             self.final = chunk
 
     @property
     def text(self) -> str:
-        if len(self.text_parts) > 1:
-            self.text_parts[:] = ["".join(self.text_parts)]
-        return self.text_parts[0] if self.text_parts else ""
+        return "".join([c.text for c in self.chunks])
 
     def response(self) -> gw.ChatResponse:
-        resp = gw.ChatResponse(text=self.text, reasoning="".join(self.reasoning_parts))
-        if self.first is not None:
-            resp.id = self.first.id
-            resp.model = self.first.model
-            resp.provider = self.first.provider
+        chunks = self.chunks
+        resp = gw.ChatResponse(text=self.text, reasoning="".join([c.reasoning for c in chunks]))
+        if chunks:
+            first = chunks[0]
+            resp.id = first.id
+            resp.model = first.model
+            resp.provider = first.provider
         final = self.final
         if final is not None:
             resp.tool_calls.extend(final.tool_calls)
@@ -109,3 +97,10 @@ class StreamAccumulator:
             if final.HasField("usage"):
                 resp.usage.CopyFrom(final.usage)
         return resp
+
+
+def sequence_error(chunk: gw.ChatChunk, expected: int, st: StreamState) -> InternalError:
+    return InternalError(
+        f"stream {st.id}: chunk sequence {chunk.sequence}, expected {expected} "
+        "(the gateway broke the contiguous-sequence rule)"
+    )

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Generator, Iterable, Mapping, Sequenc
 from types import TracebackType
 from typing import Any, TypeVar
 
+from google.protobuf.message import DecodeError
 from google.protobuf.message import Message as _PbMessage
 
 from . import _framing as fr
@@ -42,7 +43,7 @@ from ._requests import (
     ToolLike,
     chat_request_bytes,
 )
-from ._results import EmbedResult, StreamAccumulator, decode_response
+from ._results import EmbedResult, StreamAccumulator, decode_response, sequence_error
 from .client import (
     M_CHAT,
     M_CHAT_STREAM,
@@ -65,6 +66,8 @@ from .errors import (
 )
 from .v1 import gateway_pb2 as gw
 from .v1 import wire_pb2 as wire
+
+_chunk_from_bytes = gw.ChatChunk.FromString
 
 __all__ = ["AsyncClient", "AsyncChatStream"]
 
@@ -713,15 +716,26 @@ class AsyncChatStream:
             raise
 
     def _chunk(self, payload: bytes) -> gw.ChatChunk:
+        """Decodes one chunk, checks its sequence and returns its bytes' credit (hot path)."""
         st = self._st
         conn = self._conn
         assert st is not None and conn is not None
-        chunk = decode_response(gw.ChatChunk, payload, st)
         try:
-            self._acc.add(chunk, st)
-        except ModelGateError as err:
-            self._fail(err, cancel=True)
-        conn.consumed_bytes(st, len(payload))
+            chunk = _chunk_from_bytes(payload)
+        except (DecodeError, ValueError):
+            chunk = decode_response(gw.ChatChunk, payload, st)  # raises InternalError
+        acc = self._acc
+        if chunk.sequence != acc.next_sequence:
+            self._fail(sequence_error(chunk, acc.next_sequence, st), cancel=True)
+        acc.next_sequence += 1
+        acc.chunks.append(chunk)
+        if chunk.final:
+            acc.final = chunk
+        unacked = st.unacked + len(payload)
+        if unacked >= conn.window_threshold:
+            conn.consumed_bytes(st, len(payload))
+        else:
+            st.unacked = unacked
         return chunk
 
     def _fail(self, err: ModelGateError, *, cancel: bool) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
+from google.protobuf.message import DecodeError
 from google.protobuf.message import Message as _PbMessage
 
 from . import _framing as fr
@@ -33,7 +34,7 @@ from ._requests import (
     chat_request_bytes,
     to_tensor,
 )
-from ._results import EmbedResult, StreamAccumulator, decode_response
+from ._results import EmbedResult, StreamAccumulator, decode_response, sequence_error
 from ._sync import SyncConnection, connect
 from .errors import (
     CancelledError,
@@ -43,6 +44,8 @@ from .errors import (
     UnavailableError,
 )
 from .v1 import gateway_pb2 as gw
+
+_chunk_from_bytes = gw.ChatChunk.FromString
 
 __all__ = ["Client", "ChatStream"]
 
@@ -553,13 +556,26 @@ class ChatStream:
             raise
 
     def _chunk(self, payload: bytes) -> gw.ChatChunk:
+        """Decodes one chunk, checks its sequence and returns its bytes' credit (hot path)."""
         st = self._st
-        chunk = decode_response(gw.ChatChunk, payload, st)
+        conn = self._conn
+        assert st is not None and conn is not None
         try:
-            self._acc.add(chunk, st)
-        except ModelGateError as err:
-            self._fail(err, cancel=True)
-        self._conn.consumed_bytes(st, len(payload))
+            chunk = _chunk_from_bytes(payload)
+        except (DecodeError, ValueError):
+            chunk = decode_response(gw.ChatChunk, payload, st)  # raises InternalError
+        acc = self._acc
+        if chunk.sequence != acc.next_sequence:
+            self._fail(sequence_error(chunk, acc.next_sequence, st), cancel=True)
+        acc.next_sequence += 1
+        acc.chunks.append(chunk)
+        if chunk.final:
+            acc.final = chunk
+        unacked = st.unacked + len(payload)
+        if unacked >= conn.window_threshold:
+            conn.consumed_bytes(st, len(payload))
+        else:
+            st.unacked = unacked
         return chunk
 
     def _fail(self, err: ModelGateError, *, cancel: bool) -> None:

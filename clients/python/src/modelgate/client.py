@@ -92,10 +92,13 @@ class _BaseClient:
     ) -> None:
         if not 0 < window_size <= fr.MAX_WINDOW:
             raise ValueError("window_size must be in 1 .. 2**31-1")
+        if timeout is not None and timeout <= 0:
+            raise ValueError("timeout must be positive (None means no deadline)")
         self._address: Address = parse_address(address)
         self._timeout = timeout
         self._metadata = dict(metadata) if metadata else None
         self._connect_timeout = connect_timeout
+        self._default_options = _CallOptions(timeout, self._metadata, None)
         self._window_size = window_size
         self._max_frame_size = max_frame_size
 
@@ -107,6 +110,8 @@ class _BaseClient:
     def _options(
         self, timeout: float | None, metadata: Mapping[str, str] | None, request_id: str | None
     ) -> _CallOptions:
+        if timeout is None and metadata is None and request_id is None:
+            return self._default_options  # immutable in practice: never modified after creation
         if timeout is None:
             timeout = self._timeout
         elif timeout <= 0:
@@ -510,7 +515,47 @@ class ChatStream:
     # -- iteration -----------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[gw.ChatChunk]:
-        return _ChunkIterator(self)
+        return self._iterate()
+
+    def _iterate(self) -> Iterator[gw.ChatChunk]:
+        """The ``for`` loop's iterator: chunks already taken from the connection are decoded
+        inline (the hot path); leaving the loop early closes it, which cancels the call."""
+        buf = self._buf
+        acc = self._acc
+        chunks = acc.chunks
+        try:
+            while True:
+                st = self._st
+                threshold = self._conn.window_threshold
+                while buf and not self._done:
+                    kind, payload = buf[0]
+                    if kind != EV_MESSAGE:
+                        break
+                    buf.popleft()
+                    try:
+                        chunk = _chunk_from_bytes(payload)
+                    except (DecodeError, ValueError):
+                        chunk = decode_response(gw.ChatChunk, payload, st)  # raises InternalError
+                    if chunk.sequence != acc.next_sequence:
+                        self._fail(sequence_error(chunk, acc.next_sequence, st), cancel=True)
+                    acc.next_sequence += 1
+                    chunks.append(chunk)
+                    if chunk.final:
+                        acc.final = chunk
+                    unacked = st.unacked + len(payload)
+                    if unacked >= threshold:
+                        self._conn.consumed_bytes(st, len(payload))
+                    else:
+                        st.unacked = unacked
+                    yield chunk
+                try:
+                    chunk = self.__next__()
+                except StopIteration:
+                    return
+                yield chunk
+        finally:
+            if not self._done:  # left the loop early (break, exception, garbage collection)
+                self.close()
 
     def __next__(self) -> gw.ChatChunk:
         buf = self._buf
@@ -659,26 +704,3 @@ class ChatStream:
         if self._cancelled:
             raise CancelledError("the stream was cancelled by the client")
         return self._acc.response()
-
-
-class _ChunkIterator:
-    """The iterator a ``for`` loop uses; leaving the loop early (it is dropped while the
-    stream is still running) cancels the call."""
-
-    __slots__ = ("_stream",)
-
-    def __init__(self, stream: ChatStream) -> None:
-        self._stream = stream
-
-    def __iter__(self) -> _ChunkIterator:
-        return self
-
-    def __next__(self) -> gw.ChatChunk:
-        return self._stream.__next__()
-
-    def __del__(self) -> None:
-        stream = self._stream
-        if not stream._done:
-            stream._done = True
-            stream._cancelled = True
-            stream._conn.cancel(stream._st)

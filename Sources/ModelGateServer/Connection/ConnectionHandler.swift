@@ -537,6 +537,9 @@ enum CallMetadata {
             guard !key.isEmpty, key.utf8.allSatisfy(isKeyByte) else {
                 return "metadata key \"\(key)\" must be lowercase [a-z0-9._-]"
             }
+            guard !key.hasPrefix("mg-") else {
+                return "metadata key \"\(key)\" uses the prefix mg-, which is reserved for the gateway"
+            }
             guard value.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }) else {
                 return "metadata value of \"\(key)\" must be printable ASCII"
             }

@@ -316,12 +316,7 @@ def test_unknown_model(client: modelgate.Client) -> None:
     "metadata",
     [
         {"Bad-Key": "x"},
-        pytest.param(
-            {"mg-reserved": "x"},
-            marks=pytest.mark.xfail(
-                reason="server bug: CallMetadata.validate accepts reserved mg- keys (protocol.md §3.1)"
-            ),
-        ),
+        {"mg-reserved": "x"},
         {"k": "tab\there"},
         {"big": "x" * 9000},
     ],

@@ -20,7 +20,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
@@ -64,7 +63,7 @@ let package = Package(
         ),
         .target(
             name: "ModelGateConfig",
-            dependencies: ["ModelGateCore", "Yams"],
+            dependencies: ["ModelGateCore"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -1,5 +1,3 @@
-import Yams
-
 /// Reads and validates a YAML configuration. Unknown keys, wrong types and out-of-range
 /// values are errors that name the key and its line.
 package struct ConfigLoader {
@@ -12,42 +10,25 @@ package struct ConfigLoader {
 
     /// Parses `yaml`, reporting errors against `file`.
     package func load(yaml: String, file: String) throws(ConfigError) -> GatewayConfig {
-        let root: Node?
+        let root: YAMLNode?
         do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            throw ConfigError(file: file, line: Self.line(of: error), path: "", problem: "invalid YAML: \(Self.problem(of: error))")
+            root = try YAMLReader.read(yaml)
         } catch {
-            throw ConfigError(file: file, line: nil, path: "", problem: "invalid YAML: \(error)")
+            throw ConfigError(file: file, line: error.line, path: "", problem: "invalid YAML: \(error.message)")
         }
         guard let root else { return GatewayConfig.defaults }
         return try Parser(file: file, environment: environment).config(ConfigNode(node: root, path: ""))
-    }
-
-    private static func line(of error: YamlError) -> Int? {
-        switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
-        default: nil
-        }
-    }
-
-    private static func problem(of error: YamlError) -> String {
-        switch error {
-        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): problem
-        case .duplicatedKeysInMapping(let duplicates, _): "duplicate keys \(duplicates.joined(separator: ", "))"
-        default: "\(error)"
-        }
     }
 }
 
 /// A YAML node with the dotted key path that led to it.
 private struct ConfigNode {
-    var node: Node
+    var node: YAMLNode
     var path: String
 
-    var line: Int? { node.mark?.line }
+    var line: Int? { node.line }
 
-    func child(_ key: String, _ node: Node) -> ConfigNode {
+    func child(_ key: String, _ node: YAMLNode) -> ConfigNode {
         ConfigNode(node: node, path: path.isEmpty ? key : "\(path).\(key)")
     }
 }
@@ -64,25 +45,17 @@ private struct Parser {
 
     /// The mapping's entries, in order; keys outside `allowed` are errors.
     func mapping(_ node: ConfigNode, allowed: [String]?) throws(ConfigError) -> [(key: String, value: ConfigNode)] {
-        if case .scalar(let scalar) = node.node, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" {
+        if case .scalar(let scalar, _) = node.node, scalar.isEmpty || scalar == "~" || scalar == "null" {
             return []  // an empty section
         }
-        guard case .mapping(let mapping) = node.node else { throw error(node, "expected a mapping") }
+        guard case .mapping(let mapping, _) = node.node else { throw error(node, "expected a mapping") }
         var entries: [(key: String, value: ConfigNode)] = []
-        var seen: Set<String> = []
-        for (keyNode, valueNode) in mapping {
-            guard case .scalar(let keyScalar) = keyNode else {
-                throw error(ConfigNode(node: keyNode, path: node.path), "keys must be strings")
-            }
-            let key = keyScalar.string
+        for (key, keyLine, valueNode) in mapping {
             let child = node.child(key, valueNode)
             if let allowed, !allowed.contains(key) {
                 throw ConfigError(
-                    file: file, line: keyNode.mark?.line, path: child.path,
+                    file: file, line: keyLine, path: child.path,
                     problem: "unknown key (expected one of: \(allowed.joined(separator: ", ")))")
-            }
-            guard seen.insert(key).inserted else {
-                throw ConfigError(file: file, line: keyNode.mark?.line, path: child.path, problem: "duplicate key")
             }
             entries.append((key, child))
         }
@@ -90,8 +63,8 @@ private struct Parser {
     }
 
     func string(_ node: ConfigNode) throws(ConfigError) -> String {
-        guard case .scalar(let scalar) = node.node else { throw error(node, "expected a string") }
-        return scalar.string
+        guard case .scalar(let scalar, _) = node.node else { throw error(node, "expected a string") }
+        return scalar
     }
 
     func nonEmptyString(_ node: ConfigNode) throws(ConfigError) -> String {
@@ -101,7 +74,7 @@ private struct Parser {
     }
 
     func integer(_ node: ConfigNode, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
-        guard case .scalar(let scalar) = node.node, let value = Int(scalar.string) else {
+        guard case .scalar(let scalar, _) = node.node, let value = Int(scalar) else {
             throw error(node, "expected an integer")
         }
         guard range.contains(value) else {
@@ -111,23 +84,23 @@ private struct Parser {
     }
 
     func number(_ node: ConfigNode) throws(ConfigError) -> Double {
-        guard case .scalar(let scalar) = node.node, let value = Double(scalar.string), value >= 0, value.isFinite else {
+        guard case .scalar(let scalar, _) = node.node, let value = Double(scalar), value >= 0, value.isFinite else {
             throw error(node, "expected a non-negative number")
         }
         return value
     }
 
     func bool(_ node: ConfigNode) throws(ConfigError) -> Bool {
-        guard case .scalar(let scalar) = node.node else { throw error(node, "expected true or false") }
-        switch scalar.string {
+        guard case .scalar(let scalar, _) = node.node else { throw error(node, "expected true or false") }
+        switch scalar {
         case "true": return true
         case "false": return false
-        default: throw error(node, "expected true or false, got \"\(scalar.string)\"")
+        default: throw error(node, "expected true or false, got \"\(scalar)\"")
         }
     }
 
     func stringList(_ node: ConfigNode) throws(ConfigError) -> [String] {
-        guard case .sequence(let sequence) = node.node else { throw error(node, "expected a list") }
+        guard case .sequence(let sequence, _) = node.node else { throw error(node, "expected a list") }
         var result: [String] = []
         for (index, element) in sequence.enumerated() {
             result.append(try nonEmptyString(node.child("\(index)", element)))

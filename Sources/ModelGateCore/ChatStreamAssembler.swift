@@ -72,6 +72,13 @@ package struct ChatStreamAssembler: Sendable {
         }
     }
 
+    /// Takes back the number of the last chunk ``consume(_:)`` produced, because it could not be
+    /// sent (the stream was stopped meanwhile), so the final chunk follows the last chunk the
+    /// caller actually received without a gap.
+    package mutating func discardLastChunk() {
+        if nextSequence > 0 { nextSequence -= 1 }
+    }
+
     /// The tool calls assembled so far, in the order they started.
     package var assembledToolCalls: [ToolCall] {
         toolCallOrder.compactMap { toolCalls[$0] }

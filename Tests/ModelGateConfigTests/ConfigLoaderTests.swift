@@ -79,7 +79,7 @@ struct ConfigLoaderTests {
             ("models:\n  a: { provider: mock, aliases: [b] }\n  b: { provider: mock }", "test.yaml:2: models: model name or alias \"b\" is used twice"),
             ("models:\n  a:\n    provider: mock\n    kind: sound", "test.yaml:4: models.a.kind: unknown model kind \"sound\" (expected: chat, embedding, predictive)"),
             ("tls: on", "test.yaml:1: tls: unknown key (expected one of: listeners, limits, shutdown, providers, models)"),
-            ("listeners: [", "test.yaml:2: invalid YAML: did not find expected node content"),
+            ("listeners: [", "test.yaml:1: invalid YAML: unterminated flow sequence"),
         ])
     func errors(yaml: String, expected: String) {
         #expect(failure(yaml) == expected)

@@ -74,3 +74,17 @@ struct ChatStreamAssemblerTests {
         #expect(wrongKind?.code == .invalidArgument)
     }
 }
+
+@Suite("Chunks that could not be sent")
+struct DiscardedChunkTests {
+    @Test("a discarded chunk's number is reused, so the final chunk follows without a gap")
+    func discard() {
+        var assembler = ChatStreamAssembler(provider: "p", model: "m")
+        _ = assembler.consume(.delta(ChatDelta(text: "a")))
+        _ = assembler.consume(.delta(ChatDelta(text: "b")))
+        assembler.discardLastChunk()
+        let final = assembler.finalChunk(error: .cancelled())
+        #expect(final.sequence == 1)
+        #expect(final.usage?.deliveredChunks == 1)
+    }
+}

@@ -16,8 +16,12 @@ final class StreamSink: ChatEventSink, @unchecked Sendable {
     var deliveredChunks: UInt64 { assembler.deliveredChunks }
 
     func send(_ event: ChatStreamEvent) async throws {
-        if let chunk = assembler.consume(event) {
+        guard let chunk = assembler.consume(event) else { return }
+        do {
             try await stream.send(chunk)
+        } catch {
+            assembler.discardLastChunk()
+            throw error
         }
     }
 

@@ -1,0 +1,250 @@
+package modelgate
+
+import (
+	"encoding/binary"
+	"io"
+	"sync/atomic"
+
+	"github.com/modelgate/modelgate/clients/go/modelgatev1"
+	"google.golang.org/protobuf/proto"
+)
+
+// readLoop is the connection's only reader. It decodes frame headers, checks
+// them, and hands MESSAGE payloads and END statuses to their streams. It never
+// waits for a stream's consumer: flow control bounds what a stream can queue.
+func (c *conn) readLoop() {
+	var hdr [frameHeaderLen]byte
+	var scratch []byte // payloads of control frames, decoded before the next read
+	gotHello := false
+	for {
+		if _, err := io.ReadFull(c.br, hdr[:]); err != nil {
+			c.fail(c.lostError(err))
+			return
+		}
+		h := parseFrameHeader(hdr[:])
+		if h.Length > c.opts.maxRecvFrame {
+			c.protocolError("%s frame of %d bytes exceeds max_frame_size %d", h.Type, h.Length, c.opts.maxRecvFrame)
+			return
+		}
+		if h.Type >= frameHello && h.Type <= frameGoAway && h.Type.isStreamFrame() == (h.StreamID == 0) {
+			c.protocolError("%s frame on stream %d", h.Type, h.StreamID)
+			return
+		}
+		if h.Type == frameMessage {
+			if !gotHello {
+				c.protocolError("MESSAGE before HELLO")
+				return
+			}
+			buf := getBuffer(int(h.Length))
+			if _, err := io.ReadFull(c.br, buf.b); err != nil {
+				putBuffer(buf)
+				c.fail(c.lostError(err))
+				return
+			}
+			if !c.onMessage(h, buf) {
+				return
+			}
+			continue
+		}
+		if cap(scratch) < int(h.Length) {
+			scratch = make([]byte, h.Length)
+		}
+		payload := scratch[:h.Length]
+		if _, err := io.ReadFull(c.br, payload); err != nil {
+			c.fail(c.lostError(err))
+			return
+		}
+		if !gotHello && h.Type != frameHello && h.Type != frameGoAway {
+			c.protocolError("first frame is %s, not HELLO", h.Type)
+			return
+		}
+		var ok bool
+		switch h.Type {
+		case frameHello:
+			if gotHello {
+				c.protocolError("second HELLO")
+				return
+			}
+			gotHello = true
+			ok = c.onHello(payload)
+		case frameEnd:
+			ok = c.onEnd(h, payload)
+		case frameWindow:
+			ok = c.onWindow(h, payload)
+		case framePing:
+			if len(payload) != 8 {
+				c.protocolError("PING payload of %d bytes", len(payload))
+				return
+			}
+			pong := append([]byte(nil), payload...)
+			go c.writeFrame(framePong, 0, 0, pong) // never block the reader on the write path
+			ok = true
+		case framePong:
+			ok = len(payload) == 8 // the client sends no PINGs; an answer is ignored
+			if !ok {
+				c.protocolError("PONG payload of %d bytes", len(payload))
+			}
+		case frameGoAway:
+			ok = c.onGoAway(payload)
+		default:
+			c.protocolError("unexpected frame type %s", h.Type)
+			return
+		}
+		if !ok {
+			return
+		}
+	}
+}
+
+// streamFor returns the stream a frame belongs to. Frames for streams the
+// client has already forgotten are dropped (nil, true); a frame for a stream
+// the client never opened ends the connection (nil, false).
+func (c *conn) streamFor(h frameHeader) (*stream, bool) {
+	if s := c.lookup(h.StreamID); s != nil {
+		return s, true
+	}
+	if h.StreamID > atomic.LoadUint32(&c.openIDs) {
+		c.protocolError("%s frame for stream %d, which was never opened", h.Type, h.StreamID)
+		return nil, false
+	}
+	return nil, true
+}
+
+func (c *conn) onMessage(h frameHeader, buf *buffer) bool {
+	s, ok := c.streamFor(h)
+	if s == nil {
+		putBuffer(buf)
+		return ok
+	}
+	if h.Flags&flagCompressed != 0 {
+		putBuffer(buf)
+		c.failStream(s, newLocalError(Internal, modelgatev1.ErrorKind_ERROR_KIND_INTERNAL, false, nil,
+			"the gateway sent a COMPRESSED message; protocol v1 has no compression"))
+		return true
+	}
+	if err := s.deliver(buf); err != nil {
+		c.failStream(s, err)
+	}
+	return true
+}
+
+// failStream fails one stream because of something the server sent, and
+// cancels it on the server.
+func (c *conn) failStream(s *stream, err *Error) {
+	if s.abandon(err) {
+		go c.writeCancel(s.id)
+	}
+}
+
+func (c *conn) onEnd(h frameHeader, payload []byte) bool {
+	s, ok := c.streamFor(h)
+	if s == nil {
+		return ok
+	}
+	c.removeStream(h.StreamID)
+	var st *modelgatev1.EndStatus
+	if len(payload) > 0 {
+		st = new(modelgatev1.EndStatus)
+		if err := proto.Unmarshal(payload, st); err != nil {
+			s.finish(nil, newLocalError(Internal, modelgatev1.ErrorKind_ERROR_KIND_INTERNAL, false, err,
+				"undecodable END status: %v", err), false)
+			return true
+		}
+	}
+	var err *Error
+	if st.GetCode() != modelgatev1.StatusCode_OK {
+		err = errorFromEnd(st)
+	}
+	c.mu.Lock()
+	refused := c.goingAway && h.StreamID > c.goAwayLastID && st.GetCode() == modelgatev1.StatusCode_UNAVAILABLE
+	c.mu.Unlock()
+	s.finish(st.GetTrailers(), err, refused)
+	return true
+}
+
+func (c *conn) onWindow(h frameHeader, payload []byte) bool {
+	if len(payload) != 4 {
+		c.protocolError("WINDOW payload of %d bytes", len(payload))
+		return false
+	}
+	if inc := binary.BigEndian.Uint32(payload); inc == 0 || inc > maxWindow {
+		c.protocolError("WINDOW increment %d", inc)
+		return false
+	}
+	// Each call sends its single request MESSAGE on the initial credit, so the
+	// client never waits for credit and only checks the frame.
+	_, ok := c.streamFor(h)
+	return ok
+}
+
+func (c *conn) onHello(payload []byte) bool {
+	var hello modelgatev1.Hello
+	if err := proto.Unmarshal(payload, &hello); err != nil {
+		c.protocolError("undecodable HELLO: %v", err)
+		return false
+	}
+	if hello.GetVersion() != protocolVersion {
+		c.protocolError("the gateway speaks protocol version %d, this client version %d", hello.GetVersion(), protocolVersion)
+		return false
+	}
+	set := hello.GetSettings()
+	c.peerMaxFrame = set.GetMaxFrameSize()
+	if c.peerMaxFrame == 0 {
+		c.peerMaxFrame = defaultMaxFrameSize
+	}
+	if n := set.GetMaxConcurrentStreams(); n != 0 {
+		c.mu.Lock()
+		c.maxStreams = int(n)
+		c.mu.Unlock()
+	}
+	close(c.helloDone)
+	return true
+}
+
+func (c *conn) onGoAway(payload []byte) bool {
+	var ga modelgatev1.GoAway
+	if err := proto.Unmarshal(payload, &ga); err != nil {
+		c.protocolError("undecodable GOAWAY: %v", err)
+		return false
+	}
+	c.mu.Lock()
+	if !c.goingAway || ga.GetLastStreamId() < c.goAwayLastID {
+		c.goAwayLastID = ga.GetLastStreamId()
+	}
+	c.goingAway = true
+	idle := len(c.streams) == 0
+	c.mu.Unlock()
+	if ga.GetCode() == modelgatev1.GoAwayCode_GOAWAY_NO_ERROR {
+		// Graceful drain: streams up to last_stream_id finish; the server closes
+		// the connection after the last one. New calls use a new connection.
+		if idle {
+			c.fail(goAwayError(&ga))
+			return false
+		}
+		return true
+	}
+	c.fail(goAwayError(&ga))
+	return false
+}
+
+// goAwayError describes the end of a connection by GOAWAY.
+func goAwayError(ga *modelgatev1.GoAway) *Error {
+	kind := modelgatev1.ErrorKind_ERROR_KIND_INTERNAL
+	retryable := false
+	code := Unavailable
+	switch ga.GetCode() {
+	case modelgatev1.GoAwayCode_GOAWAY_NO_ERROR:
+		kind, retryable = modelgatev1.ErrorKind_ERROR_KIND_SHUTTING_DOWN, true
+	case modelgatev1.GoAwayCode_GOAWAY_CONNECTION_LIMIT:
+		kind, retryable = modelgatev1.ErrorKind_ERROR_KIND_GATEWAY_LIMIT, true
+	case modelgatev1.GoAwayCode_GOAWAY_TIMEOUT:
+		retryable = true
+	case modelgatev1.GoAwayCode_GOAWAY_ENHANCE_YOUR_CALM:
+		code, kind = ResourceExhausted, modelgatev1.ErrorKind_ERROR_KIND_GATEWAY_LIMIT
+	}
+	msg := "the gateway closed the connection: " + ga.GetCode().String()
+	if r := ga.GetReason(); r != "" {
+		msg += ": " + r
+	}
+	return newLocalError(code, kind, retryable, nil, "%s", msg)
+}

@@ -1,0 +1,240 @@
+package modelgate
+
+import (
+	"context"
+	"io"
+	"sync"
+
+	"github.com/modelgate/modelgate/clients/go/modelgatev1"
+	"google.golang.org/protobuf/proto"
+)
+
+// stream is the client's state of one call. The reader goroutine appends
+// received MESSAGE payloads and records the END; the caller consumes them.
+type stream struct {
+	c      *conn
+	id     uint32
+	unary  bool
+	done   chan struct{} // closed when the stream has ended (END, failure or local cancel)
+	signal chan struct{} // capacity 1: wakes a waiting Recv; nil for unary calls
+
+	mu        sync.Mutex
+	queue     []*buffer // received payloads not yet consumed, from head on
+	head      int
+	ended     bool
+	abandoned bool // ended locally (cancel, Close, bad frame): frames are dropped
+	refused   bool // the gateway provably did not process the call
+	err       *Error
+	trailers  map[string]string
+	credit    int64  // what the gateway may still send, as the client accounts it
+	consumed  uint32 // bytes handed to the application since the last WINDOW
+	received  int    // MESSAGE frames received
+}
+
+func newStream(c *conn, unary bool) *stream {
+	s := &stream{c: c, unary: unary, done: make(chan struct{}), credit: int64(c.opts.window)}
+	if !unary {
+		s.signal = make(chan struct{}, 1)
+	}
+	return s
+}
+
+func (s *stream) wake() {
+	if s.signal != nil {
+		select {
+		case s.signal <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// deliver queues a MESSAGE payload received for the stream. It returns an
+// error when the frame breaks the protocol for this stream.
+func (s *stream) deliver(buf *buffer) *Error {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		putBuffer(buf)
+		return nil
+	}
+	if s.credit <= 0 {
+		s.mu.Unlock()
+		putBuffer(buf)
+		return newLocalError(Internal, modelgatev1.ErrorKind_ERROR_KIND_INTERNAL, false, nil,
+			"flow-control violation: the gateway sent a MESSAGE on stream %d without credit", s.id)
+	}
+	if s.unary && s.received > 0 {
+		s.mu.Unlock()
+		putBuffer(buf)
+		return newLocalError(Internal, modelgatev1.ErrorKind_ERROR_KIND_INTERNAL, false, nil,
+			"the gateway sent more than one response message for a unary call")
+	}
+	s.credit -= int64(len(buf.b))
+	s.received++
+	if s.head > 64 && s.head*2 > len(s.queue) {
+		n := copy(s.queue, s.queue[s.head:])
+		for i := n; i < len(s.queue); i++ {
+			s.queue[i] = nil
+		}
+		s.queue, s.head = s.queue[:n], 0
+	}
+	s.queue = append(s.queue, buf)
+	s.mu.Unlock()
+	s.wake()
+	return nil
+}
+
+// finish records the end of the stream: the END status (err nil for OK) or the
+// failure of the connection. refused marks a call the gateway did not process.
+func (s *stream) finish(trailers map[string]string, err *Error, refused bool) {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.refused = refused
+	if err != nil && err.Local {
+		err = s.ownCopy(err)
+	}
+	s.ended, s.err, s.trailers = true, err, trailers
+	close(s.done)
+	s.mu.Unlock()
+	s.wake()
+}
+
+// ownCopy gives a stream its own copy of a connection-wide error. A stream
+// that already received output is not retryable: retrying would repeat it.
+func (s *stream) ownCopy(err *Error) *Error {
+	e := *err
+	e.Details = proto.Clone(err.Details).(*modelgatev1.ErrorDetail)
+	switch {
+	case s.refused:
+		e.Details.Retryable = true
+	case s.received > 0:
+		e.Details.Retryable = false
+	}
+	return &e
+}
+
+// abandon ends the stream locally with err and drops what it has queued. It
+// reports whether the stream was still running, i.e. whether the gateway
+// should be told to cancel it.
+func (s *stream) abandon(err *Error) bool {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return false
+	}
+	s.ended, s.abandoned, s.err = true, true, err
+	queued := s.queue[s.head:]
+	s.queue, s.head = nil, 0
+	close(s.done)
+	s.mu.Unlock()
+	for _, b := range queued {
+		putBuffer(b)
+	}
+	s.wake()
+	return true
+}
+
+// cancel ends the stream locally with err and sends CANCEL if it was running.
+// The stream keeps its slot until the gateway's END arrives.
+func (s *stream) cancel(err *Error) {
+	if s.abandon(err) {
+		s.c.writeCancel(s.id)
+	}
+}
+
+// release drops the queued payloads of an ended stream.
+func (s *stream) release() {
+	s.mu.Lock()
+	queued := s.queue[s.head:]
+	s.queue, s.head = nil, 0
+	s.mu.Unlock()
+	for _, b := range queued {
+		putBuffer(b)
+	}
+}
+
+// recv returns the next payload of a streaming call, io.EOF after an OK END,
+// or the stream's error. The caller must putBuffer the payload. Consuming a
+// payload earns the gateway more credit, sent as WINDOW once half the window
+// has been consumed.
+func (s *stream) recv(ctx context.Context) (*buffer, error) {
+	for {
+		s.mu.Lock()
+		if s.head < len(s.queue) {
+			buf := s.queue[s.head]
+			s.queue[s.head] = nil
+			s.head++
+			if s.head == len(s.queue) {
+				s.queue, s.head = s.queue[:0], 0
+			}
+			var grant uint32
+			if !s.ended {
+				s.consumed += uint32(len(buf.b))
+				if s.consumed >= s.c.opts.window/2 {
+					grant, s.consumed = s.consumed, 0
+					s.credit += int64(grant)
+				}
+			}
+			s.mu.Unlock()
+			if grant > 0 {
+				s.c.writeWindow(s.id, grant)
+			}
+			return buf, nil
+		}
+		if s.ended {
+			err := s.err
+			s.mu.Unlock()
+			if err == nil {
+				return nil, io.EOF
+			}
+			return nil, err
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.signal:
+		case <-ctx.Done():
+			s.cancel(contextError(ctx.Err()))
+		}
+	}
+}
+
+// awaitUnary waits for the END of a unary call and returns its one response
+// payload. The caller must putBuffer it.
+func (s *stream) awaitUnary(ctx context.Context) (*buffer, error) {
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		s.cancel(contextError(ctx.Err()))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return nil, s.err
+	}
+	if n := len(s.queue) - s.head; n != 1 {
+		return nil, newLocalError(Internal, modelgatev1.ErrorKind_ERROR_KIND_INTERNAL, false, nil,
+			"the gateway ended a unary call with status OK after %d response messages", n)
+	}
+	buf := s.queue[s.head]
+	s.queue, s.head = nil, 0
+	return buf, nil
+}
+
+// watch cancels the stream when ctx ends before the stream does. Unary calls
+// need no watcher: their caller waits on both.
+func (s *stream) watch(ctx context.Context) {
+	done := ctx.Done()
+	if done == nil {
+		return
+	}
+	go func() {
+		select {
+		case <-done:
+			s.cancel(contextError(ctx.Err()))
+		case <-s.done:
+		}
+	}()
+}

@@ -1,0 +1,260 @@
+// Command bench measures the Go client against a raw-socket Go baseline on the
+// same gateway in the same run:
+//
+//   - unary Chat round-trip latency (p50, p99) to the built-in mock model over
+//     the Unix socket, one call at a time;
+//   - streamed tokens per second for a 256-token mock stream.
+//
+// Client and raw runs are interleaved, repeated (-reps, at least 3) and the
+// medians of the per-repetition figures are reported, with the time the client
+// adds per call. -smoke runs a few seconds' worth as a test of the benchmark
+// itself. Without -addr it starts the gateway from $MODELGATE_BIN (default
+// <repo>/.build/debug/modelgate).
+//
+//	go run . -write RESULTS.md
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	modelgate "github.com/modelgate/modelgate/clients/go"
+	"github.com/modelgate/modelgate/clients/go/modelgatev1"
+)
+
+type config struct {
+	addr    string
+	calls   int
+	streams int
+	tokens  int
+	reps    int
+	warmup  int
+	write   string
+	smoke   bool
+}
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.addr, "addr", "", "gateway address (default: start $MODELGATE_BIN on a temporary socket)")
+	flag.IntVar(&cfg.calls, "calls", 20000, "timed unary calls per repetition and side")
+	flag.IntVar(&cfg.streams, "streams", 300, "timed streams per repetition and side")
+	flag.IntVar(&cfg.tokens, "tokens", 256, "tokens per stream (mock-tokens)")
+	flag.IntVar(&cfg.reps, "reps", 5, "interleaved repetitions (at least 3)")
+	flag.IntVar(&cfg.warmup, "warmup", 2000, "untimed calls before each run")
+	flag.StringVar(&cfg.write, "write", "", "write the results as Markdown to this file")
+	flag.BoolVar(&cfg.smoke, "smoke", false, "run briefly, to check that the benchmark works")
+	flag.Parse()
+	if cfg.smoke {
+		cfg.calls, cfg.streams, cfg.warmup, cfg.reps = 300, 10, 50, 3
+	}
+	if cfg.reps < 3 {
+		cfg.reps = 3
+	}
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg config) error {
+	if cfg.addr == "" {
+		bin := os.Getenv("MODELGATE_BIN")
+		if bin == "" {
+			bin = filepath.Join("..", "..", ".build", "debug", "modelgate")
+		}
+		g, err := startGateway(bin)
+		if err != nil {
+			return fmt.Errorf("starting %s: %w", bin, err)
+		}
+		defer g.stop()
+		cfg.addr = g.unixAddr
+	}
+	ctx := context.Background()
+	cl, err := modelgate.Dial(ctx, cfg.addr)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	raw, err := dialRaw(cfg.addr)
+	if err != nil {
+		return err
+	}
+	defer raw.close()
+
+	req := &modelgatev1.ChatRequest{Model: "mock", Messages: []*modelgatev1.Message{{
+		Role:  modelgatev1.Role_ROLE_USER,
+		Parts: []*modelgatev1.ContentPart{{Part: &modelgatev1.ContentPart_Text{Text: "benchmark"}}},
+	}}}
+	tokens := fmt.Sprint(cfg.tokens)
+	unaryFrames, unaryAt := encodeCall(modelgate.MethodChat, nil, req)
+	streamFrames, streamAt := encodeCall(modelgate.MethodChatStream, map[string]string{"mock-tokens": tokens}, req)
+
+	sides := []string{"raw", "client"}
+	unaryRuns := map[string][]latency{}
+	streamRuns := map[string][]float64{}
+	var resp modelgatev1.ChatResponse
+	var chunk modelgatev1.ChatChunk
+	unary := map[string]func() error{
+		"raw": func() error {
+			_, err := raw.call(unaryFrames, unaryAt, &resp)
+			return err
+		},
+		"client": func() error {
+			_, err := cl.Chat(ctx, req)
+			return err
+		},
+	}
+	stream := map[string]func() (int, error){
+		"raw": func() (int, error) {
+			n, err := raw.call(streamFrames, streamAt, &chunk)
+			return n - 1, err // the final chunk carries no token
+		},
+		"client": func() (int, error) {
+			cs, err := cl.ChatStream(ctx, req, modelgate.WithMetadata("mock-tokens", tokens))
+			if err != nil {
+				return 0, err
+			}
+			n := 0
+			for {
+				err := cs.RecvMsg(&chunk)
+				if err == io.EOF {
+					return n - 1, nil
+				}
+				if err != nil {
+					return n, err
+				}
+				n++
+			}
+		},
+	}
+	for rep := 0; rep < cfg.reps; rep++ {
+		order := sides
+		if rep%2 == 1 {
+			order = []string{"client", "raw"}
+		}
+		for _, side := range order {
+			lat, err := timeUnary(unary[side], cfg.warmup, cfg.calls)
+			if err != nil {
+				return fmt.Errorf("%s unary: %w", side, err)
+			}
+			unaryRuns[side] = append(unaryRuns[side], lat)
+		}
+		for _, side := range order {
+			tps, err := timeStreams(stream[side], cfg.tokens, cfg.streams)
+			if err != nil {
+				return fmt.Errorf("%s stream: %w", side, err)
+			}
+			streamRuns[side] = append(streamRuns[side], tps)
+		}
+	}
+	report := buildReport(cfg, unaryRuns, streamRuns)
+	fmt.Print(report)
+	if cfg.write != "" {
+		return os.WriteFile(cfg.write, []byte(report), 0o644)
+	}
+	return nil
+}
+
+// latency is one run's percentiles.
+type latency struct{ p50, p99 time.Duration }
+
+func timeUnary(call func() error, warmup, n int) (latency, error) {
+	for i := 0; i < warmup; i++ {
+		if err := call(); err != nil {
+			return latency{}, err
+		}
+	}
+	d := make([]time.Duration, n)
+	for i := range d {
+		start := time.Now()
+		if err := call(); err != nil {
+			return latency{}, err
+		}
+		d[i] = time.Since(start)
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return latency{p50: d[n/2], p99: d[n*99/100]}, nil
+}
+
+// timeStreams returns the median tokens/s over n streams.
+func timeStreams(stream func() (int, error), tokens, n int) (float64, error) {
+	if _, err := stream(); err != nil { // warm-up
+		return 0, err
+	}
+	rates := make([]float64, n)
+	for i := range rates {
+		start := time.Now()
+		got, err := stream()
+		if err != nil {
+			return 0, err
+		}
+		if got != tokens {
+			return 0, fmt.Errorf("stream delivered %d token chunks, want %d", got, tokens)
+		}
+		rates[i] = float64(tokens) / time.Since(start).Seconds()
+	}
+	return median(rates), nil
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func medianDur(runs []latency, pick func(latency) time.Duration) time.Duration {
+	v := make([]float64, len(runs))
+	for i, r := range runs {
+		v[i] = float64(pick(r))
+	}
+	return time.Duration(median(v))
+}
+
+func us(d time.Duration) string { return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond)) }
+
+func buildReport(cfg config, unary map[string][]latency, streams map[string][]float64) string {
+	p50 := func(l latency) time.Duration { return l.p50 }
+	p99 := func(l latency) time.Duration { return l.p99 }
+	rawP50, cliP50 := medianDur(unary["raw"], p50), medianDur(unary["client"], p50)
+	rawP99, cliP99 := medianDur(unary["raw"], p99), medianDur(unary["client"], p99)
+	rawTPS, cliTPS := median(streams["raw"]), median(streams["client"])
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Go client benchmark\n\n")
+	if cfg.smoke {
+		fmt.Fprintf(&b, "**Smoke run** (too short to be meaningful).\n\n")
+	}
+	fmt.Fprintf(&b, "Command: `cd bench/go && ../../clients/go/offline.sh . go run . -write RESULTS.md`")
+	fmt.Fprintf(&b, " (flags: -calls %d -streams %d -tokens %d -reps %d -warmup %d)\n\n", cfg.calls, cfg.streams, cfg.tokens, cfg.reps, cfg.warmup)
+	fmt.Fprintf(&b, "Machine: %s/%s, %d CPUs, %s; gateway: debug build, mock model, Unix socket.\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(&b, "Medians over %d interleaved repetitions (raw and client alternate which goes first).\n\n", cfg.reps)
+	fmt.Fprintf(&b, "## Unary Chat round trip (mock, 16 tokens, one call at a time)\n\n")
+	fmt.Fprintf(&b, "| | p50 | p99 |\n|---|---|---|\n")
+	fmt.Fprintf(&b, "| raw socket | %s | %s |\n", us(rawP50), us(rawP99))
+	fmt.Fprintf(&b, "| client | %s | %s |\n", us(cliP50), us(cliP99))
+	fmt.Fprintf(&b, "| **added by the client** | **%s** | %s |\n\n", us(cliP50-rawP50), us(cliP99-rawP99))
+	fmt.Fprintf(&b, "Per repetition (p50 raw / client): ")
+	for i := range unary["raw"] {
+		fmt.Fprintf(&b, "%s / %s; ", us(unary["raw"][i].p50), us(unary["client"][i].p50))
+	}
+	fmt.Fprintf(&b, "\n\n## Streamed tokens (%d-token mock stream, `mock-tokens` metadata)\n\n", cfg.tokens)
+	fmt.Fprintf(&b, "| | tokens/s (median per stream) | µs per stream |\n|---|---|---|\n")
+	fmt.Fprintf(&b, "| raw socket | %.0f | %.0f |\n", rawTPS, float64(cfg.tokens)/rawTPS*1e6)
+	fmt.Fprintf(&b, "| client | %.0f | %.0f |\n", cliTPS, float64(cfg.tokens)/cliTPS*1e6)
+	fmt.Fprintf(&b, "| client / raw | %.2f | |\n\n", cliTPS/rawTPS)
+	fmt.Fprintf(&b, "The raw baseline hand-encodes the preface, CALL and MESSAGE frames on a net.Conn, sends one call at a time ")
+	fmt.Fprintf(&b, "and reads frames until END, decoding each response payload into a reused message (as any client must). ")
+	fmt.Fprintf(&b, "The client side is `Client.Chat` and `ChatStream` + `RecvMsg` into a reused chunk.\n")
+	return b.String()
+}

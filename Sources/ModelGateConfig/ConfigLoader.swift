@@ -1,0 +1,364 @@
+import Yams
+
+/// Reads and validates a YAML configuration. Unknown keys, wrong types and out-of-range
+/// values are errors that name the key and its line.
+package struct ConfigLoader {
+    /// Reads environment variables (for provider keys); injectable for tests.
+    package var environment: @Sendable (String) -> String?
+
+    package init(environment: @escaping @Sendable (String) -> String?) {
+        self.environment = environment
+    }
+
+    /// Parses `yaml`, reporting errors against `file`.
+    package func load(yaml: String, file: String) throws(ConfigError) -> GatewayConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw ConfigError(file: file, line: Self.line(of: error), path: "", problem: "invalid YAML: \(Self.problem(of: error))")
+        } catch {
+            throw ConfigError(file: file, line: nil, path: "", problem: "invalid YAML: \(error)")
+        }
+        guard let root else { return GatewayConfig.defaults }
+        return try Parser(file: file, environment: environment).config(ConfigNode(node: root, path: ""))
+    }
+
+    private static func line(of error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
+        default: nil
+        }
+    }
+
+    private static func problem(of error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): problem
+        case .duplicatedKeysInMapping(let duplicates, _): "duplicate keys \(duplicates.joined(separator: ", "))"
+        default: "\(error)"
+        }
+    }
+}
+
+/// A YAML node with the dotted key path that led to it.
+private struct ConfigNode {
+    var node: Node
+    var path: String
+
+    var line: Int? { node.mark?.line }
+
+    func child(_ key: String, _ node: Node) -> ConfigNode {
+        ConfigNode(node: node, path: path.isEmpty ? key : "\(path).\(key)")
+    }
+}
+
+private struct Parser {
+    let file: String
+    let environment: @Sendable (String) -> String?
+
+    func error(_ node: ConfigNode, _ problem: String) -> ConfigError {
+        ConfigError(file: file, line: node.line, path: node.path, problem: problem)
+    }
+
+    // MARK: Typed readers
+
+    /// The mapping's entries, in order; keys outside `allowed` are errors.
+    func mapping(_ node: ConfigNode, allowed: [String]?) throws(ConfigError) -> [(key: String, value: ConfigNode)] {
+        if case .scalar(let scalar) = node.node, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" {
+            return []  // an empty section
+        }
+        guard case .mapping(let mapping) = node.node else { throw error(node, "expected a mapping") }
+        var entries: [(key: String, value: ConfigNode)] = []
+        var seen: Set<String> = []
+        for (keyNode, valueNode) in mapping {
+            guard case .scalar(let keyScalar) = keyNode else {
+                throw error(ConfigNode(node: keyNode, path: node.path), "keys must be strings")
+            }
+            let key = keyScalar.string
+            let child = node.child(key, valueNode)
+            if let allowed, !allowed.contains(key) {
+                throw ConfigError(
+                    file: file, line: keyNode.mark?.line, path: child.path,
+                    problem: "unknown key (expected one of: \(allowed.joined(separator: ", ")))")
+            }
+            guard seen.insert(key).inserted else {
+                throw ConfigError(file: file, line: keyNode.mark?.line, path: child.path, problem: "duplicate key")
+            }
+            entries.append((key, child))
+        }
+        return entries
+    }
+
+    func string(_ node: ConfigNode) throws(ConfigError) -> String {
+        guard case .scalar(let scalar) = node.node else { throw error(node, "expected a string") }
+        return scalar.string
+    }
+
+    func nonEmptyString(_ node: ConfigNode) throws(ConfigError) -> String {
+        let value = try string(node)
+        guard !value.isEmpty else { throw error(node, "must not be empty") }
+        return value
+    }
+
+    func integer(_ node: ConfigNode, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        guard case .scalar(let scalar) = node.node, let value = Int(scalar.string) else {
+            throw error(node, "expected an integer")
+        }
+        guard range.contains(value) else {
+            throw error(node, "must be from \(range.lowerBound) to \(range.upperBound), got \(value)")
+        }
+        return value
+    }
+
+    func number(_ node: ConfigNode) throws(ConfigError) -> Double {
+        guard case .scalar(let scalar) = node.node, let value = Double(scalar.string), value >= 0, value.isFinite else {
+            throw error(node, "expected a non-negative number")
+        }
+        return value
+    }
+
+    func bool(_ node: ConfigNode) throws(ConfigError) -> Bool {
+        guard case .scalar(let scalar) = node.node else { throw error(node, "expected true or false") }
+        switch scalar.string {
+        case "true": return true
+        case "false": return false
+        default: throw error(node, "expected true or false, got \"\(scalar.string)\"")
+        }
+    }
+
+    func stringList(_ node: ConfigNode) throws(ConfigError) -> [String] {
+        guard case .sequence(let sequence) = node.node else { throw error(node, "expected a list") }
+        var result: [String] = []
+        for (index, element) in sequence.enumerated() {
+            result.append(try nonEmptyString(node.child("\(index)", element)))
+        }
+        return result
+    }
+
+    // MARK: Sections
+
+    func config(_ root: ConfigNode) throws(ConfigError) -> GatewayConfig {
+        var config = GatewayConfig.defaults
+        config.models = []
+        var modelsNode: ConfigNode?
+        for (key, value) in try mapping(root, allowed: ["listeners", "limits", "shutdown", "providers", "models"]) {
+            switch key {
+            case "listeners": try listeners(value, into: &config)
+            case "limits": config.limits = try limits(value)
+            case "shutdown":
+                for (key, value) in try mapping(value, allowed: ["drain_timeout_ms"]) where key == "drain_timeout_ms" {
+                    config.drainTimeoutMilliseconds = try integer(value, in: 0...3_600_000)
+                }
+            case "providers":
+                for (name, node) in try mapping(value, allowed: nil) {
+                    config.providers.append(try provider(name: name, node))
+                }
+            case "models":
+                modelsNode = value
+            default:
+                break
+            }
+        }
+        if config.unix == nil && config.tcp == nil {
+            throw error(root, "listeners: at least one of unix and tcp must be enabled")
+        }
+        if let modelsNode {
+            for (name, node) in try mapping(modelsNode, allowed: nil) {
+                config.models.append(try model(name: name, node, providers: config.providers))
+            }
+        } else {
+            config.models = GatewayConfig.defaults.models
+        }
+        try checkNamesAreUnique(config.models, modelsNode ?? root)
+        return config
+    }
+
+    private func listeners(_ node: ConfigNode, into config: inout GatewayConfig) throws(ConfigError) {
+        var unix: GatewayConfig.UnixListener?
+        var tcp: GatewayConfig.TCPListener?
+        for (key, value) in try mapping(node, allowed: ["unix", "tcp"]) {
+            if key == "unix" {
+                var listener = GatewayConfig.UnixListener(path: "/tmp/modelgate.sock", mode: 0o660)
+                for (key, value) in try mapping(value, allowed: ["path", "mode"]) {
+                    if key == "path" {
+                        listener.path = try string(value)
+                        guard listener.path.utf8.count < 108 else {
+                            throw error(value, "a Unix socket path must be shorter than 108 bytes")
+                        }
+                    } else {
+                        guard let mode = UInt16(try string(value), radix: 8), mode <= 0o777 else {
+                            throw error(value, "expected an octal file mode such as \"0660\"")
+                        }
+                        listener.mode = mode
+                    }
+                }
+                unix = listener.path.isEmpty ? nil : listener
+            } else {
+                var listener = GatewayConfig.TCPListener(host: "127.0.0.1", port: 7470)
+                for (key, value) in try mapping(value, allowed: ["host", "port"]) {
+                    if key == "host" {
+                        listener.host = try nonEmptyString(value)
+                    } else {
+                        listener.port = try integer(value, in: 0...65535)
+                    }
+                }
+                tcp = listener
+            }
+        }
+        config.unix = unix
+        config.tcp = tcp
+    }
+
+    private func limits(_ node: ConfigNode) throws(ConfigError) -> GatewayConfig.Limits {
+        var limits = GatewayConfig.Limits()
+        let keys = [
+            "max_frame_size", "max_concurrent_streams", "max_connections", "initial_window_size", "hello_timeout_ms",
+        ]
+        for (key, value) in try mapping(node, allowed: keys) {
+            switch key {
+            case "max_frame_size": limits.maxFrameSize = UInt32(try integer(value, in: 1024...(64 << 20)))
+            case "max_concurrent_streams": limits.maxConcurrentStreams = UInt32(try integer(value, in: 1...100_000))
+            case "max_connections": limits.maxConnections = try integer(value, in: 1...1_000_000)
+            case "initial_window_size": limits.initialWindowSize = UInt32(try integer(value, in: 1...Int(Int32.max)))
+            case "hello_timeout_ms": limits.helloTimeoutMilliseconds = try integer(value, in: 1...3_600_000)
+            default: break
+            }
+        }
+        return limits
+    }
+
+    private func provider(name: String, _ node: ConfigNode) throws(ConfigError) -> GatewayConfig.Provider {
+        guard name != GatewayConfig.mockProviderName else {
+            throw error(node, "\"mock\" is the built-in provider's name; choose another")
+        }
+        let keys = ["kind", "base_url", "api_key_env", "http2_prior_knowledge", "timeouts", "headers"]
+        var kind: GatewayConfig.ProviderKind?
+        var provider = GatewayConfig.Provider(
+            name: name, kind: .openai, baseURL: "", apiKey: nil, apiKeyEnvironmentVariable: nil,
+            http2PriorKnowledge: false, timeouts: GatewayConfig.Timeouts(), headers: [:])
+        var baseURLNode: ConfigNode?
+        for (key, value) in try mapping(node, allowed: keys) {
+            switch key {
+            case "kind":
+                let raw = try string(value)
+                guard let parsed = GatewayConfig.ProviderKind(rawValue: raw), parsed != .mock else {
+                    throw error(value, "unknown provider kind \"\(raw)\" (expected: openai)")
+                }
+                kind = parsed
+            case "base_url":
+                provider.baseURL = try nonEmptyString(value)
+                baseURLNode = value
+                guard provider.baseURL.hasPrefix("http://") || provider.baseURL.hasPrefix("https://") else {
+                    throw error(value, "must be an http:// or https:// URL")
+                }
+                while provider.baseURL.hasSuffix("/") { provider.baseURL.removeLast() }
+            case "api_key_env":
+                let variable = try nonEmptyString(value)
+                provider.apiKeyEnvironmentVariable = variable
+                guard let key = environment(variable), !key.isEmpty else {
+                    throw error(value, "environment variable \(variable) is not set")
+                }
+                provider.apiKey = key
+            case "http2_prior_knowledge":
+                provider.http2PriorKnowledge = try bool(value)
+            case "timeouts":
+                provider.timeouts = try timeouts(value)
+            case "headers":
+                for (header, headerValue) in try mapping(value, allowed: nil) {
+                    provider.headers[header] = try string(headerValue)
+                }
+            default:
+                break
+            }
+        }
+        guard let kind else { throw error(node, "missing key \"kind\"") }
+        provider.kind = kind
+        guard baseURLNode != nil else { throw error(node, "missing key \"base_url\"") }
+        return provider
+    }
+
+    private func timeouts(_ node: ConfigNode) throws(ConfigError) -> GatewayConfig.Timeouts {
+        var timeouts = GatewayConfig.Timeouts()
+        for (key, value) in try mapping(node, allowed: ["connect_ms", "first_byte_ms", "idle_ms", "total_ms"]) {
+            let milliseconds = try integer(value, in: 0...86_400_000)
+            switch key {
+            case "connect_ms": timeouts.connectMilliseconds = milliseconds
+            case "first_byte_ms": timeouts.firstByteMilliseconds = milliseconds
+            case "idle_ms": timeouts.idleMilliseconds = milliseconds
+            default: timeouts.totalMilliseconds = milliseconds
+            }
+        }
+        return timeouts
+    }
+
+    private func model(
+        name: String, _ node: ConfigNode, providers: [GatewayConfig.Provider]
+    ) throws(ConfigError) -> GatewayConfig.Model {
+        let keys = ["provider", "upstream_model", "aliases", "kind", "pricing", "mock"]
+        var model = GatewayConfig.Model(
+            name: name, provider: "", upstreamModel: name, aliases: [], kind: .chat, pricing: nil,
+            mock: GatewayConfig.MockOptions())
+        var mockNode: ConfigNode?
+        for (key, value) in try mapping(node, allowed: keys) {
+            switch key {
+            case "provider":
+                model.provider = try nonEmptyString(value)
+                guard model.provider == GatewayConfig.mockProviderName || providers.contains(where: { $0.name == model.provider })
+                else {
+                    let known = [GatewayConfig.mockProviderName] + providers.map(\.name)
+                    throw error(value, "unknown provider \"\(model.provider)\" (known: \(known.joined(separator: ", ")))")
+                }
+            case "upstream_model":
+                model.upstreamModel = try nonEmptyString(value)
+            case "aliases":
+                model.aliases = try stringList(value)
+            case "kind":
+                let raw = try string(value)
+                guard let kind = GatewayConfig.ModelKind(rawValue: raw) else {
+                    throw error(value, "unknown model kind \"\(raw)\" (expected: chat, embedding, predictive)")
+                }
+                model.kind = kind
+            case "pricing":
+                var pricing = GatewayConfig.Pricing(input: 0, output: 0, cachedInput: nil)
+                var seen: Set<String> = []
+                for (key, value) in try mapping(value, allowed: ["input", "output", "cached_input"]) {
+                    seen.insert(key)
+                    switch key {
+                    case "input": pricing.input = try number(value)
+                    case "output": pricing.output = try number(value)
+                    default: pricing.cachedInput = try number(value)
+                    }
+                }
+                guard seen.contains("input"), seen.contains("output") else {
+                    throw error(value, "pricing needs both input and output")
+                }
+                model.pricing = pricing
+            case "mock":
+                mockNode = value
+                for (key, value) in try mapping(value, allowed: ["tokens", "interval_ms"]) {
+                    if key == "tokens" {
+                        model.mock.tokens = try integer(value, in: 0...1_000_000)
+                    } else {
+                        model.mock.intervalMilliseconds = try integer(value, in: 0...3_600_000)
+                    }
+                }
+            default:
+                break
+            }
+        }
+        guard !model.provider.isEmpty else { throw error(node, "missing key \"provider\"") }
+        if let mockNode, model.provider != GatewayConfig.mockProviderName {
+            throw error(mockNode, "mock options apply only to models of the mock provider")
+        }
+        return model
+    }
+
+    private func checkNamesAreUnique(_ models: [GatewayConfig.Model], _ node: ConfigNode) throws(ConfigError) {
+        var seen: Set<String> = []
+        for model in models {
+            for name in [model.name] + model.aliases where !seen.insert(name).inserted {
+                throw error(node, "model name or alias \"\(name)\" is used twice")
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+/// The gateway's whole configuration, validated (docs/configuration.md).
+package struct GatewayConfig: Sendable, Hashable {
+    package struct UnixListener: Sendable, Hashable {
+        package var path: String
+        package var mode: UInt16
+    }
+
+    package struct TCPListener: Sendable, Hashable {
+        package var host: String
+        package var port: Int
+    }
+
+    package struct Limits: Sendable, Hashable {
+        package var maxFrameSize: UInt32 = 4 * 1024 * 1024
+        package var maxConcurrentStreams: UInt32 = 100
+        package var maxConnections: Int = 1024
+        package var initialWindowSize: UInt32 = 256 * 1024
+        package var helloTimeoutMilliseconds: Int = 10_000
+    }
+
+    package enum ProviderKind: String, Sendable, Hashable, CaseIterable {
+        case openai
+        case mock
+    }
+
+    package struct Timeouts: Sendable, Hashable {
+        package var connectMilliseconds = 10_000
+        package var firstByteMilliseconds = 120_000
+        package var idleMilliseconds = 120_000
+        /// 0 means no limit.
+        package var totalMilliseconds = 0
+    }
+
+    package struct Provider: Sendable, Hashable {
+        package var name: String
+        package var kind: ProviderKind
+        package var baseURL: String
+        /// The key read from `apiKeyEnvironmentVariable` at load time; never logged.
+        package var apiKey: String?
+        package var apiKeyEnvironmentVariable: String?
+        package var http2PriorKnowledge: Bool
+        package var timeouts: Timeouts
+        package var headers: [String: String]
+    }
+
+    package struct Pricing: Sendable, Hashable {
+        package var input: Double
+        package var output: Double
+        package var cachedInput: Double?
+    }
+
+    package enum ModelKind: String, Sendable, Hashable, CaseIterable {
+        case chat
+        case embedding
+        case predictive
+    }
+
+    package struct MockOptions: Sendable, Hashable {
+        package var tokens = 16
+        package var intervalMilliseconds = 0
+    }
+
+    package struct Model: Sendable, Hashable {
+        package var name: String
+        package var provider: String
+        package var upstreamModel: String
+        package var aliases: [String]
+        package var kind: ModelKind
+        package var pricing: Pricing?
+        package var mock: MockOptions
+    }
+
+    package var unix: UnixListener?
+    package var tcp: TCPListener?
+    package var limits: Limits
+    package var drainTimeoutMilliseconds: Int
+    /// In file order.
+    package var providers: [Provider]
+    /// In file order.
+    package var models: [Model]
+
+    /// The name of the built-in provider every configuration has.
+    package static let mockProviderName = "mock"
+
+    /// The embedded defaults: the default socket and TCP port, and the `mock` model.
+    package static let defaults = GatewayConfig(
+        unix: UnixListener(path: "/tmp/modelgate.sock", mode: 0o660),
+        tcp: TCPListener(host: "127.0.0.1", port: 7470),
+        limits: Limits(),
+        drainTimeoutMilliseconds: 30_000,
+        providers: [],
+        models: [
+            Model(
+                name: "mock", provider: mockProviderName, upstreamModel: "mock", aliases: [], kind: .chat, pricing: nil,
+                mock: MockOptions())
+        ])
+}
+
+/// A configuration error, located: `file:line: key.path: problem`.
+package struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var file: String
+    package var line: Int?
+    package var path: String
+    package var problem: String
+
+    package init(file: String, line: Int?, path: String, problem: String) {
+        self.file = file
+        self.line = line
+        self.path = path
+        self.problem = problem
+    }
+
+    package var description: String {
+        let location = line.map { "\(file):\($0)" } ?? file
+        return path.isEmpty ? "\(location): \(problem)" : "\(location): \(path): \(problem)"
+    }
+}

@@ -1,0 +1,131 @@
+import Logging
+import ModelGateCore
+import ModelGateWire
+import Synchronization
+
+/// Whether the gateway is serving or draining, for Health.
+final class ServingState: Sendable {
+    private let draining = Atomic<Bool>(false)
+    let startedAt = ContinuousClock.now
+
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    func startDraining() {
+        draining.store(true, ordering: .relaxed)
+    }
+}
+
+/// Runs decoded calls: routes each to its provider and answers on the call's stream.
+///
+/// Every path ends the stream exactly once. A ChatStream that reached a provider always sends
+/// its final chunk (with usage) before END, whatever the outcome.
+struct CallDispatcher: Sendable {
+    let registry: ModelRegistry
+    let serving: ServingState
+    let logger: Logger
+
+    func run(_ call: GatewayCall, context: CallContext, stream: StreamHandle) async {
+        switch call {
+        case .chat(let request):
+            await unary(stream, context) {
+                let deployment = try registry.deployment(for: request.model, kind: .chat)
+                var response = try await deployment.provider.chat(request, deployment: deployment, context: context)
+                if let pricing = deployment.pricing, response.usage.source != .notReported {
+                    response.usage.costUSD = pricing.cost(of: response.usage)
+                }
+                return response
+            }
+        case .chatStream(let request):
+            await chatStream(request, context: context, stream: stream)
+        case .embed(let request):
+            await unary(stream, context) {
+                let deployment = try registry.deployment(for: request.model, kind: .embedding)
+                var response = try await deployment.provider.embed(request, deployment: deployment, context: context)
+                if let pricing = deployment.pricing, response.usage.source != .notReported {
+                    response.usage.costUSD = pricing.cost(of: response.usage)
+                }
+                return response
+            }
+        case .predict(let request):
+            await unary(stream, context) {
+                let deployment = try registry.deployment(for: request.model, kind: .predictive)
+                return try await deployment.provider.predict(request, deployment: deployment, context: context)
+            }
+        case .listModels:
+            await unary(stream, context) { ListModelsResponse(models: registry.all) }
+        case .health:
+            await unary(stream, context) {
+                HealthStatus(
+                    status: serving.isDraining ? .draining : .serving, version: ModelGateVersion.current,
+                    uptimeSeconds: UInt64(max(0, (ContinuousClock.now - serving.startedAt).components.seconds)))
+            }
+        }
+    }
+
+    private func unary<M: WireMessage>(
+        _ stream: StreamHandle, _ context: CallContext, _ body: () async throws -> M
+    ) async {
+        do {
+            let response = try await body()
+            if let stopped = await stream.cancellation, let error = stopped.error {
+                stream.finish(EndStatus(error))
+                return
+            }
+            try await stream.send(response)
+            stream.finish(.ok)
+        } catch {
+            stream.finish(EndStatus(await gatewayError(for: error, stream: stream, context: context)))
+        }
+    }
+
+    private func chatStream(_ request: ChatRequest, context: CallContext, stream: StreamHandle) async {
+        let deployment: Deployment
+        do {
+            deployment = try registry.deployment(for: request.model, kind: .chat)
+        } catch {
+            stream.finish(EndStatus(error))
+            return
+        }
+        let sink = StreamSink(
+            stream: stream,
+            assembler: ChatStreamAssembler(
+                provider: deployment.provider.name, model: deployment.upstreamModel, pricing: deployment.pricing))
+        var failure: GatewayError?
+        do {
+            try await deployment.provider.chatStream(request, deployment: deployment, context: context, into: sink)
+            if let stopped = await stream.cancellation {
+                failure = stopped.error
+            }
+        } catch {
+            failure = await gatewayError(for: error, stream: stream, context: context)
+        }
+        if var error = failure, sink.deliveredChunks > 0 {
+            // The caller already has part of the answer; sending the request again would repeat it.
+            error.detail.retryable = false
+            failure = error
+        }
+        let final = sink.finalChunk(error: failure)
+        try? await stream.send(final, flowControlled: false)
+        stream.finish(failure.map(EndStatus.init) ?? .ok)
+        if let failure, failure.code == .internal || failure.code == .unknown {
+            logger.error(
+                "chat stream failed", metadata: ["mg.request_id": "\(context.requestID)", "error": "\(failure)"])
+        }
+    }
+
+    /// The error a failed call ends with. A stopped stream's reason wins over whatever the
+    /// provider threw while being stopped.
+    private func gatewayError(for error: any Error, stream: StreamHandle, context: CallContext) async -> GatewayError {
+        if let stopped = await stream.cancellation {
+            return stopped.error ?? .cancelled()
+        }
+        if let error = error as? GatewayError {
+            return error
+        }
+        if error is CancellationError {
+            return .cancelled()
+        }
+        logger.error("call failed", metadata: ["mg.request_id": "\(context.requestID)", "error": "\(error)"])
+        return .internalError("internal error (request \(context.requestID))")
+    }
+}

@@ -1,0 +1,63 @@
+import ModelGateConfig
+import ModelGateCore
+import ModelGateProviders
+
+/// Builds the running gateway's parts from a validated configuration.
+package enum GatewayAssembly {
+    /// The listeners and limits of `config`.
+    package static func serverConfiguration(_ config: GatewayConfig) -> ServerConfiguration {
+        ServerConfiguration(
+            unix: config.unix.map { ServerConfiguration.UnixListener(path: $0.path, mode: $0.mode) },
+            tcp: config.tcp.map { ServerConfiguration.TCPListener(host: $0.host, port: $0.port) },
+            limits: ServerConfiguration.Limits(
+                maxFrameSize: config.limits.maxFrameSize,
+                maxConcurrentStreams: config.limits.maxConcurrentStreams,
+                maxConnections: config.limits.maxConnections,
+                initialWindowSize: config.limits.initialWindowSize,
+                helloTimeout: .milliseconds(config.limits.helloTimeoutMilliseconds)),
+            drainTimeout: .milliseconds(config.drainTimeoutMilliseconds))
+    }
+
+    /// The models of `config`, each bound to its provider adapter.
+    /// - Parameter providers: the adapter for each configured (non-mock) provider, by name.
+    package static func registry(
+        _ config: GatewayConfig, providers: [String: any ModelProvider]
+    ) throws -> ModelRegistry {
+        var registry = ModelRegistry()
+        for model in config.models {
+            let provider: any ModelProvider
+            if model.provider == GatewayConfig.mockProviderName {
+                provider = MockProvider(
+                    name: GatewayConfig.mockProviderName,
+                    configuration: MockProvider.Configuration(
+                        tokens: model.mock.tokens, interval: .milliseconds(model.mock.intervalMilliseconds)))
+            } else if let configured = providers[model.provider] {
+                provider = configured
+            } else {
+                throw StartupError("model \"\(model.name)\": provider \"\(model.provider)\" is not available")
+            }
+            let pricing = model.pricing.map {
+                Pricing(inputPerMillion: $0.input, outputPerMillion: $0.output, cachedInputPerMillion: $0.cachedInput)
+            }
+            let kind: ModelKind =
+                switch model.kind {
+                case .chat: .chat
+                case .embedding: .embedding
+                case .predictive: .predictive
+                }
+            do {
+                try registry.register(
+                    ServedModel(
+                        name: model.name, aliases: model.aliases, kind: kind,
+                        deployments: [
+                            Deployment(
+                                modelName: model.name, upstreamModel: model.upstreamModel, provider: provider,
+                                pricing: pricing)
+                        ]))
+            } catch {
+                throw StartupError(error.message)
+            }
+        }
+        return registry
+    }
+}

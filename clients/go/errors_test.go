@@ -135,11 +135,14 @@ func TestInvalidMetadata(t *testing.T) {
 		"non-ascii value":   WithMetadata("tenant", "café"),
 		"over 8 KiB":        WithMetadata("big", strings.Repeat("x", 9000)),
 	} {
-		_, err := cl.Chat(context.Background(), userRequest("mock", "x"), opt)
-		e := asError(t, err, InvalidArgument)
-		if e.Local {
-			t.Errorf("%s: the gateway, not the client, validates metadata: %v", name, e)
-		}
+		opt := opt
+		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
+			_, err := cl.Chat(context.Background(), userRequest("mock", "x"), opt)
+			e := asError(t, err, InvalidArgument)
+			if e.Local {
+				t.Errorf("the gateway, not the client, validates metadata: %v", e)
+			}
+		})
 	}
 	// The connection is still fine.
 	if _, err := cl.Chat(context.Background(), userRequest("mock", "x"), WithMetadata("tenant", "acme")); err != nil {

@@ -190,7 +190,7 @@ func (s *stream) recv(ctx context.Context) (*buffer, error) {
 			if err == nil {
 				return nil, io.EOF
 			}
-			return nil, err
+			return nil, withContext(ctx, err)
 		}
 		s.mu.Unlock()
 		select {
@@ -212,7 +212,7 @@ func (s *stream) awaitUnary(ctx context.Context) (*buffer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
-		return nil, s.err
+		return nil, withContext(ctx, s.err)
 	}
 	if n := len(s.queue) - s.head; n != 1 {
 		return nil, newLocalError(Internal, modelgatev1.ErrorKind_ERROR_KIND_INTERNAL, false, nil,
@@ -221,6 +221,27 @@ func (s *stream) awaitUnary(ctx context.Context) (*buffer, error) {
 	buf := s.queue[s.head]
 	s.queue, s.head = nil, 0
 	return buf, nil
+}
+
+// withContext relates a status the gateway reported to the call's context:
+// the gateway's deadline is the context's deadline, so its DEADLINE_EXCEEDED
+// wraps context.DeadlineExceeded; and a CANCELLED that arrives after the
+// context's deadline is reported as DEADLINE_EXCEEDED, as gRPC does.
+func withContext(ctx context.Context, err error) error {
+	e, ok := err.(*Error)
+	if !ok || e.Local {
+		return err
+	}
+	_, hasDeadline := ctx.Deadline()
+	switch {
+	case e.Code == DeadlineExceeded && hasDeadline:
+	case e.Code == Canceled && ctx.Err() == context.DeadlineExceeded:
+	default:
+		return err
+	}
+	c := *e
+	c.Code, c.cause = DeadlineExceeded, context.DeadlineExceeded
+	return &c
 }
 
 // watch cancels the stream when ctx ends before the stream does. Unary calls

@@ -39,6 +39,8 @@ type config struct {
 	warmup  int
 	write   string
 	smoke   bool
+
+	gatewayBin string // set by run
 }
 
 func main() {
@@ -75,7 +77,7 @@ func run(cfg config) error {
 			return fmt.Errorf("starting %s: %w", bin, err)
 		}
 		defer g.stop()
-		cfg.addr = g.unixAddr
+		cfg.addr, cfg.gatewayBin = g.unixAddr, bin
 	}
 	ctx := context.Background()
 	cl, err := modelgate.Dial(ctx, cfg.addr)
@@ -97,6 +99,9 @@ func run(cfg config) error {
 	unaryFrames, unaryAt := encodeCall(modelgate.MethodChat, nil, req)
 	streamFrames, streamAt := encodeCall(modelgate.MethodChatStream, map[string]string{"mock-tokens": tokens}, req)
 
+	if cfg.gatewayBin == "" {
+		cfg.gatewayBin = "(given by -addr)"
+	}
 	sides := []string{"raw", "client"}
 	unaryRuns := map[string][]latency{}
 	streamRuns := map[string][]float64{}
@@ -136,23 +141,17 @@ func run(cfg config) error {
 		},
 	}
 	for rep := 0; rep < cfg.reps; rep++ {
-		order := sides
-		if rep%2 == 1 {
-			order = []string{"client", "raw"}
+		lat, err := timeUnary(unary, cfg.warmup, cfg.calls, rep)
+		if err != nil {
+			return err
 		}
-		for _, side := range order {
-			lat, err := timeUnary(unary[side], cfg.warmup, cfg.calls)
-			if err != nil {
-				return fmt.Errorf("%s unary: %w", side, err)
-			}
-			unaryRuns[side] = append(unaryRuns[side], lat)
+		tps, err := timeStreams(stream, cfg.tokens, cfg.streams, rep)
+		if err != nil {
+			return err
 		}
-		for _, side := range order {
-			tps, err := timeStreams(stream[side], cfg.tokens, cfg.streams)
-			if err != nil {
-				return fmt.Errorf("%s stream: %w", side, err)
-			}
-			streamRuns[side] = append(streamRuns[side], tps)
+		for _, side := range sides {
+			unaryRuns[side] = append(unaryRuns[side], lat[side])
+			streamRuns[side] = append(streamRuns[side], tps[side])
 		}
 	}
 	report := buildReport(cfg, unaryRuns, streamRuns)
@@ -166,42 +165,77 @@ func run(cfg config) error {
 // latency is one run's percentiles.
 type latency struct{ p50, p99 time.Duration }
 
-func timeUnary(call func() error, warmup, n int) (latency, error) {
-	for i := 0; i < warmup; i++ {
-		if err := call(); err != nil {
-			return latency{}, err
-		}
+// blockSize is how many calls one side makes before the other takes its turn:
+// small blocks interleave the sides finely, so drift in the gateway or the
+// machine affects both alike.
+const blockSize = 50
+
+// order returns the sides in the order they take block b of repetition rep.
+func order(rep, b int) []string {
+	if (rep+b)%2 == 0 {
+		return []string{"raw", "client"}
 	}
-	d := make([]time.Duration, n)
-	for i := range d {
-		start := time.Now()
-		if err := call(); err != nil {
-			return latency{}, err
-		}
-		d[i] = time.Since(start)
-	}
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	return latency{p50: d[n/2], p99: d[n*99/100]}, nil
+	return []string{"client", "raw"}
 }
 
-// timeStreams returns the median tokens/s over n streams.
-func timeStreams(stream func() (int, error), tokens, n int) (float64, error) {
-	if _, err := stream(); err != nil { // warm-up
-		return 0, err
-	}
-	rates := make([]float64, n)
-	for i := range rates {
-		start := time.Now()
-		got, err := stream()
-		if err != nil {
-			return 0, err
+// timeUnary times n calls per side, interleaved in blocks, after warm-up.
+func timeUnary(calls map[string]func() error, warmup, n, rep int) (map[string]latency, error) {
+	d := map[string][]time.Duration{}
+	for side, call := range calls {
+		for i := 0; i < warmup; i++ {
+			if err := call(); err != nil {
+				return nil, fmt.Errorf("%s unary: %w", side, err)
+			}
 		}
-		if got != tokens {
-			return 0, fmt.Errorf("stream delivered %d token chunks, want %d", got, tokens)
-		}
-		rates[i] = float64(tokens) / time.Since(start).Seconds()
+		d[side] = make([]time.Duration, 0, n)
 	}
-	return median(rates), nil
+	for b := 0; b*blockSize < n; b++ {
+		for _, side := range order(rep, b) {
+			call := calls[side]
+			for i := 0; i < blockSize && len(d[side]) < n; i++ {
+				start := time.Now()
+				if err := call(); err != nil {
+					return nil, fmt.Errorf("%s unary: %w", side, err)
+				}
+				d[side] = append(d[side], time.Since(start))
+			}
+		}
+	}
+	out := map[string]latency{}
+	for side, v := range d {
+		sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
+		out[side] = latency{p50: v[len(v)/2], p99: v[len(v)*99/100]}
+	}
+	return out, nil
+}
+
+// timeStreams returns each side's median tokens/s over n streams, the sides
+// alternating stream by stream.
+func timeStreams(streams map[string]func() (int, error), tokens, n, rep int) (map[string]float64, error) {
+	rates := map[string][]float64{}
+	for side, stream := range streams {
+		if _, err := stream(); err != nil { // warm-up
+			return nil, fmt.Errorf("%s stream: %w", side, err)
+		}
+	}
+	for i := 0; i < n; i++ {
+		for _, side := range order(rep, i) {
+			start := time.Now()
+			got, err := streams[side]()
+			if err != nil {
+				return nil, fmt.Errorf("%s stream: %w", side, err)
+			}
+			if got != tokens {
+				return nil, fmt.Errorf("%s stream delivered %d token chunks, want %d", side, got, tokens)
+			}
+			rates[side] = append(rates[side], float64(tokens)/time.Since(start).Seconds())
+		}
+	}
+	out := map[string]float64{}
+	for side, v := range rates {
+		out[side] = median(v)
+	}
+	return out, nil
 }
 
 func median(v []float64) float64 {
@@ -236,9 +270,10 @@ func buildReport(cfg config, unary map[string][]latency, streams map[string][]fl
 	}
 	fmt.Fprintf(&b, "Command: `cd bench/go && ../../clients/go/offline.sh . go run . -write RESULTS.md`")
 	fmt.Fprintf(&b, " (flags: -calls %d -streams %d -tokens %d -reps %d -warmup %d)\n\n", cfg.calls, cfg.streams, cfg.tokens, cfg.reps, cfg.warmup)
-	fmt.Fprintf(&b, "Machine: %s/%s, %d CPUs, %s; gateway: debug build, mock model, Unix socket.\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
-	fmt.Fprintf(&b, "Medians over %d interleaved repetitions (raw and client alternate which goes first).\n\n", cfg.reps)
+	fmt.Fprintf(&b, "Machine: %s/%s, %d CPUs, %s; gateway: `%s`, mock model, Unix socket `%s`.\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), cfg.gatewayBin, cfg.addr)
+	fmt.Fprintf(&b, "Each repetition interleaves the two sides in blocks of %d calls (streams alternate one by one); ", blockSize)
+	fmt.Fprintf(&b, "the figures are medians over %d repetitions of each repetition's percentiles.\n\n", cfg.reps)
 	fmt.Fprintf(&b, "## Unary Chat round trip (mock, 16 tokens, one call at a time)\n\n")
 	fmt.Fprintf(&b, "| | p50 | p99 |\n|---|---|---|\n")
 	fmt.Fprintf(&b, "| raw socket | %s | %s |\n", us(rawP50), us(rawP99))

@@ -26,6 +26,7 @@ type ChatStream struct {
 	msg      *buffer // the encoded request, kept for a transparent retry until output arrives
 	retries  int
 	received int
+	closed   bool
 	final    *modelgatev1.ChatChunk
 }
 
@@ -105,12 +106,25 @@ func (cs *ChatStream) RecvMsg(m *modelgatev1.ChatChunk) error {
 // draining), on a new connection. It returns nil when it may not retry.
 func (cs *ChatStream) retry() *stream {
 	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	if cs.msg == nil || cs.received > 0 || cs.retries >= cs.cl.opts.maxRetries || cs.ctx.Err() != nil {
+	msg := cs.msg
+	if msg == nil || cs.closed || cs.received > 0 || cs.retries >= cs.cl.opts.maxRetries || cs.ctx.Err() != nil {
+		cs.mu.Unlock()
 		return nil
 	}
 	cs.retries++
-	s, err := cs.cl.open(cs.ctx, MethodChatStream, &cs.co, cs.msg, false)
+	cs.msg = nil // owned by this retry until it has been sent
+	cs.mu.Unlock()
+	s, err := cs.cl.open(cs.ctx, MethodChatStream, &cs.co, msg, false)
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closed {
+		putBuffer(msg)
+		if s != nil {
+			s.cancel(newLocalError(Canceled, modelgatev1.ErrorKind_ERROR_KIND_CANCELLED, false, nil, "stream closed by the application"))
+		}
+		return nil
+	}
+	cs.msg = msg
 	if err != nil {
 		return nil
 	}
@@ -132,6 +146,7 @@ func (cs *ChatStream) releaseRequest() {
 func (cs *ChatStream) Close() error {
 	cs.mu.Lock()
 	s := cs.s
+	cs.closed = true
 	putBuffer(cs.msg)
 	cs.msg = nil
 	cs.mu.Unlock()

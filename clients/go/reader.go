@@ -142,6 +142,7 @@ func (c *conn) onEnd(h frameHeader, payload []byte) bool {
 		return ok
 	}
 	c.removeStream(h.StreamID)
+	defer c.closeIfDrained()
 	var st *modelgatev1.EndStatus
 	if len(payload) > 0 {
 		st = new(modelgatev1.EndStatus)
@@ -160,6 +161,18 @@ func (c *conn) onEnd(h frameHeader, payload []byte) bool {
 	c.mu.Unlock()
 	s.finish(st.GetTrailers(), err, refused)
 	return true
+}
+
+// closeIfDrained closes a connection that received a graceful GOAWAY once its
+// last stream has ended (the gateway would close it too).
+func (c *conn) closeIfDrained() {
+	c.mu.Lock()
+	drained := c.goingAway && c.failErr == nil && len(c.streams) == 0
+	c.mu.Unlock()
+	if drained {
+		c.fail(newLocalError(Unavailable, modelgatev1.ErrorKind_ERROR_KIND_SHUTTING_DOWN, true, nil,
+			"the gateway at %s is draining", c.tgt.raw))
+	}
 }
 
 func (c *conn) onWindow(h frameHeader, payload []byte) bool {
@@ -212,15 +225,11 @@ func (c *conn) onGoAway(payload []byte) bool {
 		c.goAwayLastID = ga.GetLastStreamId()
 	}
 	c.goingAway = true
-	idle := len(c.streams) == 0
 	c.mu.Unlock()
 	if ga.GetCode() == modelgatev1.GoAwayCode_GOAWAY_NO_ERROR {
-		// Graceful drain: streams up to last_stream_id finish; the server closes
-		// the connection after the last one. New calls use a new connection.
-		if idle {
-			c.fail(goAwayError(&ga))
-			return false
-		}
+		// Graceful drain: streams up to last_stream_id finish, new calls use a
+		// new connection, and this one closes after its last stream.
+		c.closeIfDrained()
 		return true
 	}
 	c.fail(goAwayError(&ga))

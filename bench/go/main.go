@@ -168,7 +168,7 @@ type latency struct{ p50, p99 time.Duration }
 // blockSize is how many calls one side makes before the other takes its turn:
 // small blocks interleave the sides finely, so drift in the gateway or the
 // machine affects both alike.
-const blockSize = 50
+const blockSize = 1
 
 // order returns the sides in the order they take block b of repetition rep.
 func order(rep, b int) []string {

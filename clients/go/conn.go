@@ -48,7 +48,17 @@ type conn struct {
 	failErr      *Error        // why the connection ended; nil while alive
 	done         chan struct{} // closed when the connection ended
 
-	br *bufio.Reader // used by the reader goroutine only
+	// The read role (readrole.go): who reads from the socket.
+	br         *bufio.Reader // used by the holder of the read role only
+	fr         frameReader   // likewise
+	rmu        sync.Mutex
+	roleHeld   bool
+	leader     *stream       // the stream whose consumer holds the role; nil for the background reader
+	roleQueue  []*stream     // consumers waiting for the background reader to yield
+	bgWake     chan struct{} // capacity 1: the role may be free for the background reader
+	bgTimer    *time.Timer   // wakes the background reader after idleReadDelay
+	timerArmed bool          // bgTimer is pending
+	idleSince  int64         // nanotime of the last release on an idle connection; 0 if none pending
 }
 
 // dialConn connects, sends the preface and waits for the server's HELLO.
@@ -78,7 +88,10 @@ func dialConn(ctx context.Context, tgt target, opts *clientOptions) (*conn, erro
 		maxStreams: defaultMaxConcurrentStreams,
 		slotFreed:  make(chan struct{}),
 		done:       make(chan struct{}),
+		bgWake:     make(chan struct{}, 1),
 	}
+	c.bgTimer = time.AfterFunc(time.Hour, c.wakeBackground)
+	c.bgTimer.Stop()
 	if err := c.writePreface(); err != nil {
 		nc.Close()
 		return nil, newLocalError(Unavailable, 0, true, err, "sending the preface to %s: %v", tgt.raw, err)
@@ -153,6 +166,7 @@ func (c *conn) fail(err *Error) {
 	close(c.done)
 	close(c.slotFreed)
 	c.mu.Unlock()
+	c.bgTimer.Stop()
 	c.nc.Close()
 	for id, s := range streams {
 		s.finish(nil, err, goingAway && id > lastID)

@@ -2,98 +2,144 @@ package modelgate
 
 import (
 	"encoding/binary"
+	"errors"
 	"io"
+	"os"
 	"sync/atomic"
 
 	"github.com/modelgate/modelgate/clients/go/modelgatev1"
 	"google.golang.org/protobuf/proto"
 )
 
-// readLoop is the connection's only reader. It decodes frame headers, checks
-// them, and hands MESSAGE payloads and END statuses to their streams. It never
-// waits for a stream's consumer: flow control bounds what a stream can queue.
-func (c *conn) readLoop() {
-	var hdr [frameHeaderLen]byte
-	var scratch []byte // payloads of control frames, decoded before the next read
-	gotHello := false
-	for {
-		if _, err := io.ReadFull(c.br, hdr[:]); err != nil {
-			c.fail(c.lostError(err))
-			return
+// frameReader is the state of the frame being read. Reads can be interrupted
+// (to hand the read role over, see readrole.go) in the middle of a frame, so
+// the progress is kept here. Only the goroutine holding the read role uses it.
+type frameReader struct {
+	hdr      [frameHeaderLen]byte
+	hdrN     int
+	h        frameHeader
+	inFrame  bool    // the header is complete; reading the payload
+	buf      *buffer // the payload of a MESSAGE (handed to its stream)
+	payload  []byte  // the payload being filled
+	payN     int
+	scratch  []byte // payloads of control frames, decoded right away
+	gotHello bool
+}
+
+// errConnDone is returned by readOne once the connection has ended.
+var errConnDone = errors.New("modelgate: connection ended")
+
+// readOne reads the rest of one frame and dispatches it: MESSAGE payloads and
+// END statuses go to their streams, which never makes the reader wait for a
+// stream's consumer (flow control bounds what a stream can queue). It returns
+// nil after a frame, an os.ErrDeadlineExceeded error when the read was
+// interrupted (the partial frame is kept), and errConnDone once the connection
+// has ended.
+func (c *conn) readOne() error {
+	fr := &c.fr
+	if !fr.inFrame {
+		n, err := io.ReadFull(c.br, fr.hdr[fr.hdrN:])
+		fr.hdrN += n
+		if err != nil {
+			return c.readError(err)
 		}
-		h := parseFrameHeader(hdr[:])
-		if h.Length > c.opts.maxRecvFrame {
-			c.protocolError("%s frame of %d bytes exceeds max_frame_size %d", h.Type, h.Length, c.opts.maxRecvFrame)
-			return
+		fr.hdrN = 0
+		h := parseFrameHeader(fr.hdr[:])
+		if !c.checkHeader(h, fr.gotHello) {
+			return errConnDone
 		}
-		if h.Type >= frameHello && h.Type <= frameGoAway && h.Type.isStreamFrame() == (h.StreamID == 0) {
-			c.protocolError("%s frame on stream %d", h.Type, h.StreamID)
-			return
-		}
+		fr.h, fr.inFrame, fr.payN = h, true, 0
 		if h.Type == frameMessage {
-			if !gotHello {
-				c.protocolError("MESSAGE before HELLO")
-				return
+			fr.buf = getBuffer(int(h.Length))
+			fr.payload = fr.buf.b
+		} else {
+			if cap(fr.scratch) < int(h.Length) {
+				fr.scratch = make([]byte, h.Length)
 			}
-			buf := getBuffer(int(h.Length))
-			if _, err := io.ReadFull(c.br, buf.b); err != nil {
-				putBuffer(buf)
-				c.fail(c.lostError(err))
-				return
-			}
-			if !c.onMessage(h, buf) {
-				return
-			}
-			continue
-		}
-		if cap(scratch) < int(h.Length) {
-			scratch = make([]byte, h.Length)
-		}
-		payload := scratch[:h.Length]
-		if _, err := io.ReadFull(c.br, payload); err != nil {
-			c.fail(c.lostError(err))
-			return
-		}
-		if !gotHello && h.Type != frameHello && h.Type != frameGoAway {
-			c.protocolError("first frame is %s, not HELLO", h.Type)
-			return
-		}
-		var ok bool
-		switch h.Type {
-		case frameHello:
-			if gotHello {
-				c.protocolError("second HELLO")
-				return
-			}
-			gotHello = true
-			ok = c.onHello(payload)
-		case frameEnd:
-			ok = c.onEnd(h, payload)
-		case frameWindow:
-			ok = c.onWindow(h, payload)
-		case framePing:
-			if len(payload) != 8 {
-				c.protocolError("PING payload of %d bytes", len(payload))
-				return
-			}
-			pong := append([]byte(nil), payload...)
-			go c.writeFrame(framePong, 0, 0, pong) // never block the reader on the write path
-			ok = true
-		case framePong:
-			ok = len(payload) == 8 // the client sends no PINGs; an answer is ignored
-			if !ok {
-				c.protocolError("PONG payload of %d bytes", len(payload))
-			}
-		case frameGoAway:
-			ok = c.onGoAway(payload)
-		default:
-			c.protocolError("unexpected frame type %s", h.Type)
-			return
-		}
-		if !ok {
-			return
+			fr.payload = fr.scratch[:h.Length]
 		}
 	}
+	n, err := io.ReadFull(c.br, fr.payload[fr.payN:])
+	fr.payN += n
+	if err != nil {
+		return c.readError(err)
+	}
+	fr.inFrame = false
+	buf, payload := fr.buf, fr.payload
+	fr.buf, fr.payload = nil, nil
+	if fr.h.Type == frameHello {
+		fr.gotHello = true
+	}
+	if !c.dispatch(fr.h, payload, buf) {
+		return errConnDone
+	}
+	return nil
+}
+
+// readError sorts a read error: an interruption is returned as is, anything
+// else ends the connection.
+func (c *conn) readError(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	c.fail(c.lostError(err))
+	return errConnDone
+}
+
+// checkHeader validates a frame header before its payload is read; a bad one
+// ends the connection.
+func (c *conn) checkHeader(h frameHeader, gotHello bool) bool {
+	switch {
+	case h.Length > c.opts.maxRecvFrame:
+		c.protocolError("%s frame of %d bytes exceeds max_frame_size %d", h.Type, h.Length, c.opts.maxRecvFrame)
+	case h.Type < frameHello || h.Type > frameGoAway:
+		c.protocolError("unknown frame type %s", h.Type)
+	case h.Type.isStreamFrame() == (h.StreamID == 0):
+		c.protocolError("%s frame on stream %d", h.Type, h.StreamID)
+	case !gotHello && h.Type != frameHello && h.Type != frameGoAway:
+		c.protocolError("first frame is %s, not HELLO", h.Type)
+	case gotHello && h.Type == frameHello:
+		c.protocolError("second HELLO")
+	case h.Type == frameCall || h.Type == frameCancel:
+		c.protocolError("%s frame sent by the server", h.Type)
+	default:
+		return true
+	}
+	return false
+}
+
+// dispatch acts on a complete frame. buf holds a MESSAGE's payload; other
+// payloads are only valid during the call. It returns false once the
+// connection has ended.
+func (c *conn) dispatch(h frameHeader, payload []byte, buf *buffer) bool {
+	switch h.Type {
+	case frameMessage:
+		return c.onMessage(h, buf)
+	case frameHello:
+		return c.onHello(payload)
+	case frameEnd:
+		return c.onEnd(h, payload)
+	case frameWindow:
+		return c.onWindow(h, payload)
+	case framePing:
+		if len(payload) != 8 {
+			c.protocolError("PING payload of %d bytes", len(payload))
+			return false
+		}
+		pong := append([]byte(nil), payload...)
+		go c.writeFrame(framePong, 0, 0, pong) // the reader never waits on the write path
+		return true
+	case framePong:
+		if len(payload) != 8 { // the client sends no PINGs; a PONG is checked and ignored
+			c.protocolError("PONG payload of %d bytes", len(payload))
+			return false
+		}
+		return true
+	case frameGoAway:
+		return c.onGoAway(payload)
+	}
+	c.protocolError("unexpected frame type %s", h.Type)
+	return false
 }
 
 // streamFor returns the stream a frame belongs to. Frames for streams the

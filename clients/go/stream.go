@@ -17,6 +17,10 @@ type stream struct {
 	unary  bool
 	done   chan struct{} // closed when the stream has ended (END, failure or local cancel)
 	signal chan struct{} // capacity 1: wakes a waiting Recv; nil for unary calls
+	role   chan struct{} // capacity 1: the read role handed to this stream's consumer
+	// watched is set before the stream is used when a goroutine cancels it when
+	// its context ends (ChatStream); see lead.
+	watched bool
 
 	mu        sync.Mutex
 	queue     []*buffer // received payloads not yet consumed, from head on
@@ -39,7 +43,24 @@ func newStream(c *conn, unary bool) *stream {
 	return s
 }
 
-func (s *stream) wake() {
+// ready reports whether the consumer has something to take: a message of a
+// streaming call, or the end of the stream.
+func (s *stream) ready() bool {
+	s.mu.Lock()
+	r := s.ended || (!s.unary && s.head < len(s.queue))
+	s.mu.Unlock()
+	return r
+}
+
+// wake returns the channel that signals progress to the consumer.
+func (s *stream) wake() <-chan struct{} {
+	if s.unary {
+		return s.done
+	}
+	return s.signal
+}
+
+func (s *stream) notify() {
 	if s.signal != nil {
 		select {
 		case s.signal <- struct{}{}:
@@ -80,7 +101,7 @@ func (s *stream) deliver(buf *buffer) *Error {
 	}
 	s.queue = append(s.queue, buf)
 	s.mu.Unlock()
-	s.wake()
+	s.notify()
 	return nil
 }
 
@@ -99,7 +120,7 @@ func (s *stream) finish(trailers map[string]string, err *Error, refused bool) {
 	s.ended, s.err, s.trailers = true, err, trailers
 	close(s.done)
 	s.mu.Unlock()
-	s.wake()
+	s.notify()
 }
 
 // ownCopy gives a stream its own copy of a connection-wide error. A stream
@@ -133,7 +154,7 @@ func (s *stream) abandon(err *Error) bool {
 	for _, b := range queued {
 		putBuffer(b)
 	}
-	s.wake()
+	s.notify()
 	return true
 }
 
@@ -141,6 +162,7 @@ func (s *stream) abandon(err *Error) bool {
 // The stream keeps its slot until the gateway's END arrives.
 func (s *stream) cancel(err *Error) {
 	if s.abandon(err) {
+		s.c.interruptLeader(s)
 		s.c.writeCancel(s.id)
 	}
 }
@@ -193,10 +215,8 @@ func (s *stream) recv(ctx context.Context) (*buffer, error) {
 			return nil, withContext(ctx, err)
 		}
 		s.mu.Unlock()
-		select {
-		case <-s.signal:
-		case <-ctx.Done():
-			s.cancel(contextError(ctx.Err()))
+		if err := s.await(ctx); err != nil {
+			s.cancel(contextError(err))
 		}
 	}
 }
@@ -204,10 +224,8 @@ func (s *stream) recv(ctx context.Context) (*buffer, error) {
 // awaitUnary waits for the END of a unary call and returns its one response
 // payload. The caller must putBuffer it.
 func (s *stream) awaitUnary(ctx context.Context) (*buffer, error) {
-	select {
-	case <-s.done:
-	case <-ctx.Done():
-		s.cancel(contextError(ctx.Err()))
+	if err := s.await(ctx); err != nil {
+		s.cancel(contextError(err))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -251,6 +269,7 @@ func (s *stream) watch(ctx context.Context) {
 	if done == nil {
 		return
 	}
+	s.watched = true
 	go func() {
 		select {
 		case <-done:

@@ -90,7 +90,6 @@ let package = Package(
         .target(
             name: "ModelGateFakeUpstream",
             dependencies: [
-                "ModelGateJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -138,7 +137,7 @@ let package = Package(
         .testTarget(name: "ModelGateJSONTests", dependencies: ["ModelGateJSON"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ModelGateWireTests",
-            dependencies: ["ModelGateWire", "ModelGateCore", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["ModelGateWire", "ModelGateCore", "ModelGateTestSupport", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ModelGateUpstreamTests", dependencies: ["ModelGateUpstream", "ModelGateTestSupport"], swiftSettings: swiftSettings),
@@ -156,7 +155,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ModelGateFakeUpstreamTests",
-            dependencies: ["ModelGateFakeUpstream", "ModelGateTestSupport"],
+            dependencies: [
+                "ModelGateFakeUpstream",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

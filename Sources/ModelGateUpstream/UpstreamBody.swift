@@ -22,7 +22,7 @@ package struct UpstreamBody: AsyncSequence, Sendable {
     /// A body that yields `chunks` and then ends, for tests and for responses the gateway
     /// synthesizes.
     package init(chunks: [[UInt8]]) {
-        let source = BodySource(highWaterMark: Int.max, lowWaterMark: 0, producer: nil)
+        let source = BodySource(highWaterMark: Int.max, lowWaterMark: 0, resume: {}, cancel: {})
         for chunk in chunks {
             _ = source.yield(chunk)
         }
@@ -56,14 +56,6 @@ package struct UpstreamBody: AsyncSequence, Sendable {
         }
         return result
     }
-}
-
-/// The transfer side of a body: told when the consumer wants more or is gone.
-protocol BodyProducer: AnyObject, Sendable {
-    /// The consumer drained the buffer below the low-water mark; resume a paused transfer.
-    func resumeProducing()
-    /// The consumer stopped reading before the end; abort the transfer.
-    func cancelProducing()
 }
 
 /// Notices when the last copy of an ``UpstreamBody`` goes away.
@@ -102,12 +94,19 @@ final class BodySource: Sendable {
     private let state = Mutex(State())
     private let highWaterMark: Int
     private let lowWaterMark: Int
-    private let producer: (any BodyProducer)?
+    /// Tells the transfer to resume after the reader drained a paused buffer.
+    private let resumeProducer: @Sendable () -> Void
+    /// Tells the transfer to abort: the reader stopped before the end.
+    private let cancelProducer: @Sendable () -> Void
 
-    init(highWaterMark: Int, lowWaterMark: Int, producer: (any BodyProducer)?) {
+    init(
+        highWaterMark: Int, lowWaterMark: Int, resume: @escaping @Sendable () -> Void,
+        cancel: @escaping @Sendable () -> Void
+    ) {
         self.highWaterMark = highWaterMark
         self.lowWaterMark = lowWaterMark
-        self.producer = producer
+        self.resumeProducer = resume
+        self.cancelProducer = cancel
     }
 
     /// Offers bytes from the network.
@@ -151,7 +150,7 @@ final class BodySource: Sendable {
 
     func next() async throws -> [UInt8]? {
         try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
                 enum Action {
                     case deliver([UInt8]?, resumeProducer: Bool)
                     case fail(any Error)
@@ -178,13 +177,13 @@ final class BodySource: Sendable {
                     return .wait(resumeProducer: state.producerPaused)
                 }
                 switch action {
-                case .deliver(let chunk, let resumeProducer):
-                    if resumeProducer { producer?.resumeProducing() }
+                case .deliver(let chunk, let shouldResume):
+                    if shouldResume { resumeProducer() }
                     continuation.resume(returning: chunk)
                 case .fail(let error):
                     continuation.resume(throwing: error)
-                case .wait(let resumeProducer):
-                    if resumeProducer { producer?.resumeProducing() }
+                case .wait(let shouldResume):
+                    if shouldResume { resumeProducer() }
                 }
             }
         } onCancel: {
@@ -204,7 +203,7 @@ final class BodySource: Sendable {
             return waiter
         }
         waiter?.resume(throwing: CancellationError())
-        producer?.cancelProducing()
+        cancelProducer()
     }
 
     func consumerGone() {
@@ -213,6 +212,6 @@ final class BodySource: Sendable {
             state.buffer.removeAll()
             return state.terminal == nil
         }
-        if shouldCancel { producer?.cancelProducing() }
+        if shouldCancel { cancelProducer() }
     }
 }

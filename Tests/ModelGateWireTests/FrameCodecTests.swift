@@ -1,5 +1,6 @@
 import ModelGateCore
 import NIOCore
+import ModelGateTestSupport
 import Testing
 
 @testable import ModelGateWire
@@ -66,7 +67,7 @@ struct FrameCodecTests {
         let vector = try ProtocolVector.load("length-ffffffff")
         #expect(vector.bytes.count == WireProtocol.headerSize)
         var decoder = FrameDecoder(expectsMagic: false, maxFrameSize: WireProtocol.defaultMaxFrameSize)
-        var buffer = vector.buffer
+        var buffer = ByteBuffer(bytes: vector.bytes)
         let error = #expect(throws: FramingError.self) { try decoder.decode(buffer: &buffer) }
         #expect(error?.kind == .frameTooLarge)
         #expect(error?.streamID == 1)
@@ -88,7 +89,7 @@ struct FrameCodecTests {
     @Test func truncatedFrameWaitsForMoreBytes() throws {
         let vector = try ProtocolVector.load("truncated-frame")
         var decoder = FrameDecoder(expectsMagic: false, maxFrameSize: WireProtocol.defaultMaxFrameSize)
-        var buffer = vector.buffer
+        var buffer = ByteBuffer(bytes: vector.bytes)
         #expect(try decoder.decode(buffer: &buffer) == nil)
         #expect(buffer.readableBytes == vector.bytes.count)
     }

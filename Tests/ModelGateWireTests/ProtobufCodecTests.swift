@@ -1,5 +1,6 @@
 import ModelGateCore
 import NIOCore
+import ModelGateTestSupport
 import Testing
 
 @testable import ModelGateWire
@@ -7,7 +8,7 @@ import Testing
 private func singleFrame(_ name: String, expectsMagic: Bool = false) throws -> Frame {
     let vector = try ProtocolVector.load(name)
     var decoder = FrameDecoder(expectsMagic: expectsMagic, maxFrameSize: WireProtocol.defaultMaxFrameSize)
-    var buffer = vector.buffer
+    var buffer = ByteBuffer(bytes: vector.bytes)
     return try #require(try decoder.decode(buffer: &buffer))
 }
 
@@ -100,7 +101,7 @@ struct ProtobufCodecTests {
     @Test func invalidProtobufIsADecodingError() throws {
         let vector = try ProtocolVector.load("invalid-protobuf")
         var decoder = FrameDecoder(expectsMagic: false, maxFrameSize: WireProtocol.defaultMaxFrameSize)
-        var buffer = vector.buffer
+        var buffer = ByteBuffer(bytes: vector.bytes)
         _ = try decoder.decode(buffer: &buffer)
         let message = try #require(try decoder.decode(buffer: &buffer))
         #expect(throws: WireDecodingError("payload is not a valid modelgate.v1.ChatRequest message")) {
@@ -111,7 +112,7 @@ struct ProtobufCodecTests {
     @Test func invalidUTF8IsADecodingError() throws {
         let vector = try ProtocolVector.load("invalid-utf8")
         var decoder = FrameDecoder(expectsMagic: false, maxFrameSize: WireProtocol.defaultMaxFrameSize)
-        var buffer = vector.buffer
+        var buffer = ByteBuffer(bytes: vector.bytes)
         _ = try decoder.decode(buffer: &buffer)
         let message = try #require(try decoder.decode(buffer: &buffer))
         #expect(throws: WireDecodingError("field parts.text is not valid UTF-8")) {

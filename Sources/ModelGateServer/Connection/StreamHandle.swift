@@ -16,7 +16,11 @@ struct StreamHandle: Sendable {
     var cancellation: StreamCancellation? {
         get async {
             let id = streamID
-            return (try? await onLoop { $0.cancellation(of: id) }) ?? .connectionClosed
+            do {
+                return try await onLoop { $0.cancellation(of: id) }
+            } catch {
+                return .connectionClosed  // the event loop is gone, and the connection with it
+            }
         }
     }
 

@@ -1,0 +1,13 @@
+import ModelGateUpstream
+import ServiceLifecycle
+
+extension CurlClient: Service {
+    /// Runs the curl thread until graceful shutdown. `ServiceGroup` shuts services down in
+    /// reverse order, so listing the client before the server keeps upstream transfers alive
+    /// while the server drains.
+    package func run() async throws {
+        start()
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+}

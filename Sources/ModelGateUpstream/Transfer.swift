@@ -1,0 +1,244 @@
+import CCurl
+import Synchronization
+
+/// One HTTP exchange: its easy handle, its timers, and the hand-off of head and body.
+///
+/// `@unchecked Sendable`: after `execute` hands a transfer to the curl thread, every mutable
+/// field below is read and written only on that thread (the libcurl callbacks run there too).
+/// The exceptions are the atomic cancellation flag and `BodySource`, which is itself
+/// thread-safe. The curl thread's command queue (a mutex) orders the hand-off.
+final class Transfer: @unchecked Sendable {
+    let id: UInt64
+    let request: UpstreamRequest
+    unowned let client: CurlClient
+    let body: BodySource
+
+    // Curl-thread state.
+    var easy: UnsafeMutableRawPointer?
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    var headContinuation: CheckedContinuation<UpstreamResponse, any Error>?
+    var status = 0
+    var headers = HTTPHeaders()
+    var headDelivered = false
+    var paused = false
+    var startedAt = ContinuousClock.now
+    var lastActivity = ContinuousClock.now
+    /// Set when the gateway itself ended the transfer (timeout, cancel), which explains the
+    /// libcurl error that follows.
+    var failure: UpstreamError?
+    private let cancelRequested = Atomic<Bool>(false)
+
+    init(request: UpstreamRequest, client: CurlClient) throws {
+        guard request.url.hasPrefix("http://") || request.url.hasPrefix("https://") else {
+            throw UpstreamError(.invalidRequest, "upstream URLs must be http:// or https://")
+        }
+        let id = client.nextTransferID()
+        self.id = id
+        self.request = request
+        self.client = client
+        // The body reaches its transfer through the curl thread's table, by id, so neither
+        // keeps the other alive.
+        self.body = BodySource(
+            highWaterMark: client.configuration.bodyHighWaterMark,
+            lowWaterMark: client.configuration.bodyLowWaterMark,
+            resume: { [client] in client.enqueue(.resume(id)) },
+            cancel: { [client] in client.enqueue(.cancel(id)) })
+    }
+
+    /// The host part of the URL, for error messages (never the path or query: Gemini puts
+    /// keys in the query).
+    var host: String {
+        let afterScheme = request.url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+        return afterScheme.count > 2 ? String(afterScheme[2]) : request.url
+    }
+
+    // MARK: Cancellation from any thread
+
+    var isCancellationRequested: Bool { cancelRequested.load(ordering: .acquiring) }
+
+    /// Asks the curl thread to abort the transfer. The flag covers a cancellation that
+    /// arrives before the transfer was even started.
+    func requestCancellation() {
+        cancelRequested.store(true, ordering: .releasing)
+        client.enqueue(.cancel(id))
+    }
+
+    // MARK: Easy-handle setup (curl thread)
+
+    /// Creates and configures the easy handle.
+    func makeEasyHandle() throws(UpstreamError) -> UnsafeMutableRawPointer {
+        guard let easy = curl_easy_init() else {
+            throw UpstreamError(.invalidRequest, "curl_easy_init failed")
+        }
+        self.easy = easy
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        var ok = true
+        func set(_ result: CURLcode) { ok = ok && result == CURLE_OK }
+
+        set(ccurl_easy_setopt_string(easy, CURLOPT_URL, request.url))
+        set(ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
+        // Provider URLs come from configuration only; never follow redirects elsewhere.
+        set(ccurl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https"))
+        set(ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0))
+        set(ccurl_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1))
+        set(ccurl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1))
+        set(ccurl_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1))
+        set(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(request.timeouts.connect.milliseconds)))
+        set(ccurl_easy_setopt_string(easy, CURLOPT_USERAGENT, client.configuration.userAgent))
+        switch request.httpVersion {
+        case .automatic: set(ccurl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS))
+        case .http1: set(ccurl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1))
+        case .http2PriorKnowledge:
+            set(ccurl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE))
+        }
+        if let socketPath = request.unixSocketPath {
+            set(ccurl_easy_setopt_string(easy, CURLOPT_UNIX_SOCKET_PATH, socketPath))
+        }
+
+        switch request.method {
+        case "GET":
+            set(ccurl_easy_setopt_long(easy, CURLOPT_HTTPGET, 1))
+        case "POST":
+            set(ccurl_easy_setopt_long(easy, CURLOPT_POST, 1))
+        default:
+            set(ccurl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method))
+        }
+        if request.method != "GET" {
+            set(ccurl_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
+            // COPYPOSTFIELDS: libcurl keeps its own copy, so the body's lifetime is not ours to manage.
+            request.body.withUnsafeBufferPointer { bytes in
+                let pointer = UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+                set(ccurl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, pointer))
+            }
+        }
+
+        var list: UnsafeMutablePointer<curl_slist>?
+        for header in request.headers {
+            list = curl_slist_append(list, "\(header.name): \(header.value)")
+        }
+        // libcurl adds "Expect: 100-continue" to large POSTs; providers do not need the round trip.
+        list = curl_slist_append(list, "Expect:")
+        headerList = list
+        set(ccurl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list))
+
+        set(ccurl_easy_setopt_data_callback(easy, CURLOPT_HEADERFUNCTION, transferHeaderCallback))
+        set(ccurl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, context))
+        set(ccurl_easy_setopt_data_callback(easy, CURLOPT_WRITEFUNCTION, transferWriteCallback))
+        set(ccurl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, context))
+        set(ccurl_easy_setopt_pointer(easy, CURLOPT_PRIVATE, context))
+        guard ok else {
+            throw UpstreamError(.invalidRequest, "libcurl rejected an option for \(host)")
+        }
+        return easy
+    }
+
+    /// Frees the easy handle and header list. The handle must already be off the multi handle.
+    func releaseHandles() {
+        if let easy {
+            curl_easy_cleanup(easy)
+            self.easy = nil
+        }
+        if let headerList {
+            curl_slist_free_all(headerList)
+            self.headerList = nil
+        }
+    }
+
+    // MARK: Callbacks (curl thread)
+
+    /// One header line; a blank line ends a header block.
+    func receivedHeaderLine(_ line: UnsafeBufferPointer<UInt8>) {
+        var end = line.count
+        while end > 0 && (line[end - 1] == 0x0A || line[end - 1] == 0x0D) { end -= 1 }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: line[0..<end]), as: UTF8.self)
+        if text.hasPrefix("HTTP/") {
+            // A new status line: 1xx interim responses and redirects start a fresh block.
+            headers = HTTPHeaders()
+            let parts = text.split(separator: " ", maxSplits: 2)
+            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+            return
+        }
+        if text.isEmpty {
+            if status >= 200 { deliverHead() }
+            return
+        }
+        if let colon = text.firstIndex(of: ":") {
+            let name = String(text[..<colon]).lowercased()
+            var value = text[text.index(after: colon)...]
+            while value.first == " " || value.first == "\t" { value = value.dropFirst() }
+            headers.append(name, String(value))
+        }
+    }
+
+    /// Body bytes: accepted, or refused with a pause when the reader is behind.
+    func receivedBody(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        deliverHead()
+        switch body.yield(Array(bytes)) {
+        case .accepted:
+            lastActivity = .now
+            return bytes.count
+        case .full:
+            paused = true
+            return ccurl_writefunc_pause
+        case .consumerGone:
+            failure = UpstreamError(.cancelled, "the response reader went away")
+            return 0  // any short count aborts the transfer with CURLE_WRITE_ERROR
+        }
+    }
+
+    /// Hands the response head to `execute`'s caller, once.
+    func deliverHead() {
+        guard !headDelivered else { return }
+        headDelivered = true
+        lastActivity = .now
+        let response = UpstreamResponse(status: status, headers: headers, body: UpstreamBody(source: body))
+        headContinuation?.resume(returning: response)
+        headContinuation = nil
+    }
+
+    /// Ends the transfer: `error` nil for a complete response.
+    func complete(_ error: UpstreamError?) {
+        if let continuation = headContinuation {
+            headContinuation = nil
+            if let error {
+                continuation.resume(throwing: error)
+                body.finish(error)
+                return
+            }
+            headDelivered = true
+            continuation.resume(
+                returning: UpstreamResponse(status: status, headers: headers, body: UpstreamBody(source: body)))
+        }
+        body.finish(error)
+    }
+}
+
+private func transferHeaderCallback(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
+    guard let data, let context else { return 0 }
+    let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    transfer.receivedHeaderLine(
+        UnsafeBufferPointer(start: UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length))
+    return length
+}
+
+private func transferWriteCallback(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
+    guard let context else { return 0 }
+    let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    guard let data, length > 0 else { return 0 }
+    return transfer.receivedBody(
+        UnsafeBufferPointer(start: UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length))
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded up so a small positive duration never becomes "no limit".
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+    }
+}

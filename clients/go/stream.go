@@ -31,6 +31,7 @@ type stream struct {
 	err       *Error
 	trailers  map[string]string
 	credit    int64  // what the gateway may still send, as the client accounts it
+	overdrawn bool   // a MESSAGE (the final chunk) arrived without credit
 	consumed  uint32 // bytes handed to the application since the last WINDOW
 	received  int    // MESSAGE frames received
 }
@@ -79,10 +80,15 @@ func (s *stream) deliver(buf *buffer) *Error {
 		return nil
 	}
 	if s.credit <= 0 {
-		s.mu.Unlock()
-		putBuffer(buf)
-		return newLocalError(Internal, modelgatev1.ErrorKind_ERROR_KIND_INTERNAL, false, nil,
-			"flow-control violation: the gateway sent a MESSAGE on stream %d without credit", s.id)
+		// A ChatStream's final chunk is not flow-controlled (§4.2), so one
+		// MESSAGE may arrive without credit; a second one breaks the protocol.
+		if s.overdrawn {
+			s.mu.Unlock()
+			putBuffer(buf)
+			return newLocalError(Internal, modelgatev1.ErrorKind_ERROR_KIND_INTERNAL, false, nil,
+				"flow-control violation: the gateway sent a MESSAGE on stream %d without credit", s.id)
+		}
+		s.overdrawn = true
 	}
 	if s.unary && s.received > 0 {
 		s.mu.Unlock()

@@ -85,7 +85,7 @@ func (cl *Client) Close() error {
 	cl.mu.Unlock()
 	for _, c := range conns {
 		if c != nil {
-			c.close(errClientClosed())
+			c.fail(errClientClosed())
 		}
 	}
 	return nil
@@ -143,7 +143,7 @@ func (cl *Client) dial(d *dialAttempt) {
 	cl.dialing = nil
 	if err == nil {
 		if cl.closed {
-			c.close(errClientClosed())
+			c.fail(errClientClosed())
 		} else {
 			if old := cl.conn; old != nil {
 				cl.older = append(cl.older, old)

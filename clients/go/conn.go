@@ -18,8 +18,10 @@ import (
 
 // conn is one connection to the gateway. Many streams share it: callers write
 // frames through a mutex-protected bufio.Writer (the last writer in a burst
-// flushes, so concurrent calls share syscalls), and one reader goroutine reads
-// every frame and hands it to its stream without ever blocking on a consumer.
+// flushes, so concurrent calls share syscalls), and the holder of the read role
+// (readrole.go: the background reader, or a caller reading its own answer)
+// reads every frame and hands it to its stream without ever blocking on a
+// consumer.
 type conn struct {
 	nc   net.Conn
 	opts *clientOptions
@@ -97,21 +99,14 @@ func dialConn(ctx context.Context, tgt target, opts *clientOptions) (*conn, erro
 		return nil, newLocalError(Unavailable, 0, true, err, "sending the preface to %s: %v", tgt.raw, err)
 	}
 	go c.readLoop()
-	timer := time.NewTimer(opts.helloDeadline)
-	defer timer.Stop()
 	select {
 	case <-c.helloDone:
 		return c, nil
 	case <-c.done:
 		return nil, c.failErr
 	case <-ctx.Done():
-		c.close(contextError(ctx.Err()))
+		c.fail(contextError(ctx.Err()))
 		return nil, contextError(ctx.Err())
-	case <-timer.C:
-		err := newLocalError(Unavailable, modelgatev1.ErrorKind_ERROR_KIND_INTERNAL, true, nil,
-			"no HELLO from %s within %v", tgt.raw, opts.helloDeadline)
-		c.close(err)
-		return nil, err
 	}
 }
 
@@ -146,9 +141,6 @@ func (c *conn) usable() bool {
 	c.mu.Unlock()
 	return ok
 }
-
-// close ends the connection, failing its open streams with err.
-func (c *conn) close(err *Error) { c.fail(err) }
 
 // fail ends the connection once: it closes the socket and fails every stream
 // that has not received its END.

@@ -13,28 +13,26 @@ const Version = "0.1.0"
 type Option func(*clientOptions)
 
 type clientOptions struct {
-	agent         string
-	dialer        func(ctx context.Context, network, address string) (net.Conn, error)
-	dialTimeout   time.Duration
-	window        uint32
-	maxRecvFrame  uint32
-	maxRetries    int
-	readBufSize   int
-	writeBufSize  int
-	defaultMD     map[string]string
-	helloDeadline time.Duration
+	agent        string
+	dialer       func(ctx context.Context, network, address string) (net.Conn, error)
+	dialTimeout  time.Duration
+	window       uint32
+	maxRecvFrame uint32
+	maxRetries   int
+	readBufSize  int
+	writeBufSize int
+	defaultMD    map[string]string
 }
 
 func defaultClientOptions() clientOptions {
 	return clientOptions{
-		agent:         "modelgate-go/" + Version,
-		dialTimeout:   10 * time.Second,
-		window:        defaultInitialWindowSize,
-		maxRecvFrame:  defaultMaxFrameSize,
-		maxRetries:    2,
-		readBufSize:   32 << 10,
-		writeBufSize:  32 << 10,
-		helloDeadline: 10 * time.Second,
+		agent:        "modelgate-go/" + Version,
+		dialTimeout:  10 * time.Second,
+		window:       defaultInitialWindowSize,
+		maxRecvFrame: defaultMaxFrameSize,
+		maxRetries:   2,
+		readBufSize:  32 << 10,
+		writeBufSize: 32 << 10,
 	}
 }
 

@@ -41,6 +41,19 @@ type config struct {
 	smoke   bool
 
 	gatewayBin string // set by run
+	loadBefore string
+}
+
+// loadAverage returns the 1-minute load average, or "?" where unknown.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 func main() {
@@ -67,6 +80,7 @@ func main() {
 }
 
 func run(cfg config) error {
+	cfg.loadBefore = loadAverage()
 	if cfg.addr == "" {
 		bin := os.Getenv("MODELGATE_BIN")
 		if bin == "" {
@@ -166,8 +180,8 @@ func run(cfg config) error {
 type latency struct{ p50, p99 time.Duration }
 
 // blockSize is how many calls one side makes before the other takes its turn:
-// small blocks interleave the sides finely, so drift in the gateway or the
-// machine affects both alike.
+// alternating call by call makes drift in the gateway or the machine affect
+// both sides alike.
 const blockSize = 1
 
 // order returns the sides in the order they take block b of repetition rep.
@@ -268,11 +282,15 @@ func buildReport(cfg config, unary map[string][]latency, streams map[string][]fl
 	if cfg.smoke {
 		fmt.Fprintf(&b, "**Smoke run** (too short to be meaningful).\n\n")
 	}
-	fmt.Fprintf(&b, "Command: `cd bench/go && ../../clients/go/offline.sh . go run . -write RESULTS.md`")
-	fmt.Fprintf(&b, " (flags: -calls %d -streams %d -tokens %d -reps %d -warmup %d)\n\n", cfg.calls, cfg.streams, cfg.tokens, cfg.reps, cfg.warmup)
-	fmt.Fprintf(&b, "Machine: %s/%s, %d CPUs, %s; gateway: `%s`, mock model, Unix socket `%s`.\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), cfg.gatewayBin, cfg.addr)
-	fmt.Fprintf(&b, "Each repetition interleaves the two sides in blocks of %d calls (streams alternate one by one); ", blockSize)
+	env := ""
+	if bin := os.Getenv("MODELGATE_BIN"); bin != "" {
+		env = "MODELGATE_BIN=" + bin + " "
+	}
+	fmt.Fprintf(&b, "Command: `cd bench/go && %s../../clients/go/offline.sh . go run . %s`\n", env, strings.Join(os.Args[1:], " "))
+	fmt.Fprintf(&b, "(-calls %d -streams %d -tokens %d -reps %d -warmup %d)\n\n", cfg.calls, cfg.streams, cfg.tokens, cfg.reps, cfg.warmup)
+	fmt.Fprintf(&b, "Machine: %s/%s, %d CPUs, %s, load average before/after the run %s / %s; gateway: `%s`, mock model, Unix socket.\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), cfg.loadBefore, loadAverage(), cfg.gatewayBin)
+	fmt.Fprintf(&b, "Each repetition alternates the two sides call by call and stream by stream, after a warm-up; ")
 	fmt.Fprintf(&b, "the figures are medians over %d repetitions of each repetition's percentiles.\n\n", cfg.reps)
 	fmt.Fprintf(&b, "## Unary Chat round trip (mock, 16 tokens, one call at a time)\n\n")
 	fmt.Fprintf(&b, "| | p50 | p99 |\n|---|---|---|\n")

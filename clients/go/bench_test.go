@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/modelgate/modelgate/clients/go/modelgatev1"
 )
@@ -73,5 +74,19 @@ func BenchmarkChatStream256(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	}
+}
+
+func BenchmarkChatUnaryWithDeadline(b *testing.B) {
+	cl := benchClient(b)
+	req := userRequest("mock", "benchmark")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if _, err := cl.Chat(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+		cancel()
 	}
 }

@@ -99,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "modelgate",
             dependencies: [
-                "ModelGateServer", "ModelGateClient", "ModelGateConfig", "ModelGateCore",
+                "ModelGateServer", "ModelGateClient", "ModelGateConfig", "ModelGateCore", "ModelGateUpstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(name: "ModelGateUpstreamTests", dependencies: ["ModelGateUpstream", "ModelGateTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ModelGateProvidersTests",
-            dependencies: ["ModelGateProviders", "ModelGateCore", "ModelGateJSON", "ModelGateTestSupport"],
+            dependencies: ["ModelGateProviders", "ModelGateCore", "ModelGateJSON", "ModelGateUpstream", "ModelGateTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ModelGateConfigTests", dependencies: ["ModelGateConfig"], swiftSettings: swiftSettings),

@@ -231,7 +231,10 @@ private struct Parser {
         guard name != GatewayConfig.mockProviderName else {
             throw error(node, "\"mock\" is the built-in provider's name; choose another")
         }
-        let keys = ["kind", "base_url", "api_key_env", "http2_prior_knowledge", "timeouts", "headers"]
+        let keys = [
+            "kind", "base_url", "api_key_env", "http2_prior_knowledge", "timeouts", "headers", "unix_socket",
+            "accepts_top_k", "include_stream_usage", "max_tokens_field",
+        ]
         var kind: GatewayConfig.ProviderKind?
         var provider = GatewayConfig.Provider(
             name: name, kind: .openai, baseURL: "", apiKey: nil, apiKeyEnvironmentVariable: nil,
@@ -267,6 +270,18 @@ private struct Parser {
                 for (header, headerValue) in try mapping(value, allowed: nil) {
                     provider.headers[header] = try string(headerValue)
                 }
+            case "unix_socket":
+                provider.unixSocket = try nonEmptyString(value)
+            case "accepts_top_k":
+                provider.acceptsTopK = try bool(value)
+            case "include_stream_usage":
+                provider.includeStreamUsage = try bool(value)
+            case "max_tokens_field":
+                let field = try string(value)
+                guard field == "max_tokens" || field == "max_completion_tokens" else {
+                    throw error(value, "expected max_tokens or max_completion_tokens")
+                }
+                provider.maxTokensField = field
             default:
                 break
             }

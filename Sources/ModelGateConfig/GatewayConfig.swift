@@ -41,6 +41,14 @@ package struct GatewayConfig: Sendable, Hashable {
         package var http2PriorKnowledge: Bool
         package var timeouts: Timeouts
         package var headers: [String: String]
+        /// Connect through this Unix socket instead of TCP (e.g. a local Ollama or vLLM).
+        package var unixSocket: String?
+        /// The server accepts `top_k` (vLLM, llama.cpp, Together, OpenRouter).
+        package var acceptsTopK = false
+        /// Ask for usage in streams (`stream_options.include_usage`).
+        package var includeStreamUsage = true
+        /// `max_tokens` or `max_completion_tokens`; nil lets the adapter pick by host.
+        package var maxTokensField: String?
     }
 
     package struct Pricing: Sendable, Hashable {

@@ -1,6 +1,7 @@
 import ModelGateConfig
 import ModelGateCore
 import ModelGateProviders
+import ModelGateUpstream
 
 /// Builds the running gateway's parts from a validated configuration.
 package enum GatewayAssembly {
@@ -59,5 +60,35 @@ package enum GatewayAssembly {
             }
         }
         return registry
+    }
+
+    /// An adapter for every configured provider, all sharing `client`'s connection pool.
+    package static func providers(_ config: GatewayConfig, client: any UpstreamHTTPClient) -> [String: any ModelProvider] {
+        var result: [String: any ModelProvider] = [:]
+        for provider in config.providers {
+            switch provider.kind {
+            case .openai:
+                let timeouts = provider.timeouts
+                let configuration = OpenAIProviderConfiguration(
+                    name: provider.name,
+                    baseURL: provider.baseURL,
+                    apiKey: provider.apiKey,
+                    extraHeaders: provider.headers.sorted { $0.key < $1.key }.map { HTTPHeader($0.key, $0.value) },
+                    timeouts: UpstreamTimeouts(
+                        connect: .milliseconds(timeouts.connectMilliseconds),
+                        firstByte: timeouts.firstByteMilliseconds > 0 ? .milliseconds(timeouts.firstByteMilliseconds) : nil,
+                        idle: timeouts.idleMilliseconds > 0 ? .milliseconds(timeouts.idleMilliseconds) : nil,
+                        total: timeouts.totalMilliseconds > 0 ? .milliseconds(timeouts.totalMilliseconds) : nil),
+                    httpVersion: provider.http2PriorKnowledge ? .http2PriorKnowledge : .automatic,
+                    unixSocketPath: provider.unixSocket,
+                    includeStreamUsage: provider.includeStreamUsage,
+                    acceptsTopK: provider.acceptsTopK,
+                    maxTokensField: provider.maxTokensField.map { $0 == "max_tokens" ? .maxTokens : .maxCompletionTokens })
+                result[provider.name] = OpenAIProvider(configuration: configuration, client: client)
+            case .mock:
+                break
+            }
+        }
+        return result
     }
 }

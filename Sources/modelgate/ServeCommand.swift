@@ -6,6 +6,7 @@ import Logging
 import ModelGateConfig
 import ModelGateCore
 import ModelGateServer
+import ModelGateUpstream
 import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
@@ -31,7 +32,11 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "modelgate")
         do {
             let gatewayConfig = try ConfigFile.load(config)
-            let registry = try GatewayAssembly.registry(gatewayConfig, providers: [:])
+            let upstream = CurlClient(
+                configuration: CurlClient.Configuration(userAgent: "modelgate/\(ModelGateVersion.current)"),
+                logger: Logger(label: "modelgate.upstream"))
+            let registry = try GatewayAssembly.registry(
+                gatewayConfig, providers: GatewayAssembly.providers(gatewayConfig, client: upstream))
             let server = GatewayServer(
                 configuration: GatewayAssembly.serverConfiguration(gatewayConfig), registry: registry, logger: logger,
                 onReady: { addresses in
@@ -40,7 +45,8 @@ struct ServeCommand: AsyncParsableCommand {
                 })
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
-                    services: [.init(service: server)],
+                    // Shut down in reverse: the server drains first, then the upstream client.
+                    services: [.init(service: upstream), .init(service: server)],
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger))
             try await group.run()

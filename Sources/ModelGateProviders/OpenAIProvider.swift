@@ -1,0 +1,149 @@
+import ModelGateCore
+import ModelGateUpstream
+
+/// The adapter for OpenAI and every OpenAI-compatible server: Chat Completions (unary and
+/// streamed) and Embeddings.
+///
+/// Every failure surfaces as a ``GatewayError`` (docs/protocol.md §3.2). A stream succeeds
+/// only if `data: [DONE]` arrived; after it the rest of the body is read and discarded so
+/// the connection can be reused.
+package struct OpenAIProvider: ModelProvider {
+    package let configuration: OpenAIProviderConfiguration
+    private let client: any UpstreamHTTPClient
+    private let encoder: OpenAIRequestEncoder
+    private let chatURL: String
+    private let embeddingsURL: String
+
+    /// The most body bytes read after `[DONE]` before the transfer is dropped instead.
+    private static let maxDrainBytes = 64 << 10
+
+    package var name: String { configuration.name }
+
+    package init(configuration: OpenAIProviderConfiguration, client: any UpstreamHTTPClient) {
+        self.configuration = configuration
+        self.client = client
+        self.encoder = OpenAIRequestEncoder(configuration: configuration)
+        var base = configuration.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.chatURL = base + "/chat/completions"
+        self.embeddingsURL = base + "/embeddings"
+    }
+
+    // MARK: ModelProvider
+
+    package func chat(_ request: ChatRequest, deployment: Deployment, context: CallContext) async throws
+        -> ChatResponse
+    {
+        do {
+            let body = try encoder.chatBody(request, model: deployment.upstreamModel, stream: false)
+            let response = try await send(url: chatURL, body: body, streaming: false, context: context)
+            let bytes = try await response.body.collect(upTo: configuration.maxUnaryResponseBytes)
+            return try OpenAIResponseDecoding.chatResponse(
+                bytes, provider: name, fallbackModel: deployment.upstreamModel)
+        } catch {
+            throw UpstreamErrorMapping.gatewayError(from: error, provider: name, context: context)
+        }
+    }
+
+    package func chatStream(
+        _ request: ChatRequest,
+        deployment: Deployment,
+        context: CallContext,
+        into sink: any ChatEventSink
+    ) async throws {
+        do {
+            let body = try encoder.chatBody(request, model: deployment.upstreamModel, stream: true)
+            let response = try await send(url: chatURL, body: body, streaming: true, context: context)
+            var decoder = OpenAIStreamDecoder(provider: name, maxEventBytes: configuration.maxStreamEventBytes)
+            var events: [ChatStreamEvent] = []
+            var iterator = response.body.makeAsyncIterator()
+            while !decoder.isDone, let chunk = try await iterator.next() {
+                try decoder.decode(chunk, into: &events)
+                for event in events {
+                    try await sink.send(event)
+                }
+                events.removeAll(keepingCapacity: true)
+            }
+            try decoder.finish()
+            await drain(&iterator)
+        } catch {
+            throw UpstreamErrorMapping.gatewayError(from: error, provider: name, context: context)
+        }
+    }
+
+    package func embed(_ request: EmbedRequest, deployment: Deployment, context: CallContext) async throws
+        -> EmbedResponse
+    {
+        do {
+            let body = try encoder.embeddingsBody(request, model: deployment.upstreamModel)
+            let response = try await send(url: embeddingsURL, body: body, streaming: false, context: context)
+            let bytes = try await response.body.collect(upTo: configuration.maxUnaryResponseBytes)
+            return try OpenAIResponseDecoding.embedResponse(
+                bytes, inputCount: request.inputs.count, provider: name, fallbackModel: deployment.upstreamModel)
+        } catch {
+            throw UpstreamErrorMapping.gatewayError(from: error, provider: name, context: context)
+        }
+    }
+
+    // MARK: HTTP
+
+    /// The request for `url`, with authentication and tracing headers.
+    package func makeRequest(url: String, body: [UInt8], streaming: Bool, context: CallContext) -> UpstreamRequest {
+        var headers: [HTTPHeader] = [
+            HTTPHeader("Content-Type", "application/json"),
+            HTTPHeader("Accept", streaming ? "text/event-stream" : "application/json"),
+        ]
+        if let apiKey = configuration.apiKey, !apiKey.isEmpty {
+            headers.append(HTTPHeader("Authorization", "Bearer \(apiKey)"))
+        }
+        if let organization = configuration.organization { headers.append(HTTPHeader("OpenAI-Organization", organization)) }
+        if let project = configuration.project { headers.append(HTTPHeader("OpenAI-Project", project)) }
+        if !context.requestID.isEmpty { headers.append(HTTPHeader("X-Request-Id", context.requestID)) }
+        headers.append(contentsOf: configuration.extraHeaders)
+        // The caller's deadline bounds the transfer even if cancellation arrives late.
+        var timeouts = configuration.timeouts
+        if let deadline = context.deadline {
+            let remaining = max(deadline - .now, .milliseconds(1))
+            timeouts.total = min(timeouts.total ?? remaining, remaining)
+        }
+        return UpstreamRequest(
+            method: "POST",
+            url: url,
+            headers: headers,
+            body: body,
+            timeouts: timeouts,
+            httpVersion: configuration.httpVersion,
+            unixSocketPath: configuration.unixSocketPath)
+    }
+
+    /// Sends the request; returns the response if its status is 2xx, throws the mapped error
+    /// otherwise.
+    private func send(url: String, body: [UInt8], streaming: Bool, context: CallContext) async throws
+        -> UpstreamResponse
+    {
+        let response = try await client.execute(makeRequest(url: url, body: body, streaming: streaming, context: context))
+        guard (200..<300).contains(response.status) else {
+            let errorBody = await UpstreamErrorMapping.collectErrorBody(response.body)
+            throw UpstreamErrorMapping.error(
+                status: response.status,
+                headers: response.headers,
+                body: errorBody,
+                provider: name,
+                secrets: configuration.apiKey.map { [$0] } ?? [])
+        }
+        return response
+    }
+
+    /// Reads what follows `[DONE]` (normally nothing) so the connection can be reused; gives
+    /// up silently on errors or after ``maxDrainBytes``, which only costs the connection.
+    private func drain(_ iterator: inout UpstreamBody.Iterator) async {
+        var drained = 0
+        do {
+            while drained <= Self.maxDrainBytes, let chunk = try await iterator.next() {
+                drained += chunk.count
+            }
+        } catch {
+            // The response is already complete.
+        }
+    }
+}

@@ -24,6 +24,15 @@ func mockText(n int) string {
 	return strings.Join(words, " ")
 }
 
+// fakeText is the fake upstream's reply of n tokens (docs/fake-upstream.md).
+func fakeText(n int) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "tok%d ", i)
+	}
+	return b.String()
+}
+
 func userRequest(model, text string) *modelgatev1.ChatRequest {
 	return &modelgatev1.ChatRequest{
 		Model: model,
@@ -348,7 +357,8 @@ func TestChatThroughProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "tok0 tok1 tok2 tok3 tok4 tok5 tok6 tok7 "; resp.GetText() != want {
+	want := fakeText(8)
+	if resp.GetText() != want {
 		t.Fatalf("text %q, want %q", resp.GetText(), want)
 	}
 	cs, err := cl.ChatStream(context.Background(), userRequest("fake-chat", "hello"))
@@ -356,7 +366,7 @@ func TestChatThroughProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := readStream(cs)
-	if r.err != nil || r.final == nil || r.text != "tok0 tok1 tok2 tok3 tok4 tok5 tok6 tok7 " {
+	if r.err != nil || r.final == nil || r.text != want {
 		t.Fatalf("stream through provider: text %q err %v final %v", r.text, r.err, r.final)
 	}
 }

@@ -44,7 +44,8 @@ type conn struct {
 	streams      map[uint32]*stream
 	active       int           // streams counted against maxStreams
 	maxStreams   int           // the server's max_concurrent_streams
-	slotFreed    chan struct{} // closed and replaced whenever a slot frees
+	slotFreed    chan struct{} // closed and replaced when a slot frees while callers wait
+	slotWaiters  int           // callers waiting for a slot
 	goingAway    bool          // GOAWAY received: open no new streams here
 	goAwayLastID uint32
 	failErr      *Error        // why the connection ended; nil while alive
@@ -181,11 +182,19 @@ func (c *conn) acquireSlot(ctx context.Context) error {
 			return nil
 		}
 		wait := c.slotFreed
+		c.slotWaiters++
 		c.mu.Unlock()
+		var err error
 		select {
 		case <-wait:
 		case <-ctx.Done():
-			return contextError(ctx.Err())
+			err = contextError(ctx.Err())
+		}
+		c.mu.Lock()
+		c.slotWaiters--
+		c.mu.Unlock()
+		if err != nil {
+			return err
 		}
 	}
 }
@@ -196,8 +205,10 @@ func (c *conn) releaseSlotLocked() {
 		return // fail reset the accounting and woke every waiter
 	}
 	c.active--
-	close(c.slotFreed)
-	c.slotFreed = make(chan struct{})
+	if c.slotWaiters > 0 {
+		close(c.slotFreed)
+		c.slotFreed = make(chan struct{})
+	}
 }
 
 // errConnUnusable reports that a stream could not be opened because the

@@ -116,7 +116,6 @@ func run(cfg config) error {
 	if cfg.gatewayBin == "" {
 		cfg.gatewayBin = "(given by -addr)"
 	}
-	sides := []string{"raw", "client"}
 	unaryRuns := map[string][]latency{}
 	streamRuns := map[string][]float64{}
 	var resp modelgatev1.ChatResponse
@@ -124,6 +123,11 @@ func run(cfg config) error {
 	unary := map[string]func() error{
 		"raw": func() error {
 			_, err := raw.call(unaryFrames, unaryAt, &resp)
+			return err
+		},
+		"raw+marshal": func() error {
+			frames, at := encodeCall(modelgate.MethodChat, nil, req)
+			_, err := raw.call(frames, at, &resp)
 			return err
 		},
 		"client": func() error {
@@ -163,9 +167,11 @@ func run(cfg config) error {
 		if err != nil {
 			return err
 		}
-		for _, side := range sides {
-			unaryRuns[side] = append(unaryRuns[side], lat[side])
-			streamRuns[side] = append(streamRuns[side], tps[side])
+		for side, l := range lat {
+			unaryRuns[side] = append(unaryRuns[side], l)
+		}
+		for side, r := range tps {
+			streamRuns[side] = append(streamRuns[side], r)
 		}
 	}
 	report := buildReport(cfg, unaryRuns, streamRuns)
@@ -184,12 +190,23 @@ type latency struct{ p50, p99 time.Duration }
 // both sides alike.
 const blockSize = 1
 
-// order returns the sides in the order they take block b of repetition rep.
-func order(rep, b int) []string {
-	if (rep+b)%2 == 0 {
-		return []string{"raw", "client"}
+// order returns the sides (sorted names) in the order they take turn b of
+// repetition rep: a rotation, so that no side always follows the same one.
+func order(sides []string, rep, b int) []string {
+	sort.Strings(sides)
+	out := make([]string, len(sides))
+	for i := range sides {
+		out[i] = sides[(i+rep+b)%len(sides)]
 	}
-	return []string{"client", "raw"}
+	return out
+}
+
+func keys[V any](m map[string]V) []string {
+	var k []string
+	for s := range m {
+		k = append(k, s)
+	}
+	return k
 }
 
 // timeUnary times n calls per side, interleaved in blocks, after warm-up.
@@ -204,7 +221,7 @@ func timeUnary(calls map[string]func() error, warmup, n, rep int) (map[string]la
 		d[side] = make([]time.Duration, 0, n)
 	}
 	for b := 0; b*blockSize < n; b++ {
-		for _, side := range order(rep, b) {
+		for _, side := range order(keys(calls), rep, b) {
 			call := calls[side]
 			for i := 0; i < blockSize && len(d[side]) < n; i++ {
 				start := time.Now()
@@ -233,7 +250,7 @@ func timeStreams(streams map[string]func() (int, error), tokens, n, rep int) (ma
 		}
 	}
 	for i := 0; i < n; i++ {
-		for _, side := range order(rep, i) {
+		for _, side := range order(keys(streams), rep, i) {
 			start := time.Now()
 			got, err := streams[side]()
 			if err != nil {
@@ -276,6 +293,7 @@ func buildReport(cfg config, unary map[string][]latency, streams map[string][]fl
 	p99 := func(l latency) time.Duration { return l.p99 }
 	rawP50, cliP50 := medianDur(unary["raw"], p50), medianDur(unary["client"], p50)
 	rawP99, cliP99 := medianDur(unary["raw"], p99), medianDur(unary["client"], p99)
+	mP50, mP99 := medianDur(unary["raw+marshal"], p50), medianDur(unary["raw+marshal"], p99)
 	rawTPS, cliTPS := median(streams["raw"]), median(streams["client"])
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Go client benchmark\n\n")
@@ -290,16 +308,18 @@ func buildReport(cfg config, unary map[string][]latency, streams map[string][]fl
 	fmt.Fprintf(&b, "(-calls %d -streams %d -tokens %d -reps %d -warmup %d)\n\n", cfg.calls, cfg.streams, cfg.tokens, cfg.reps, cfg.warmup)
 	fmt.Fprintf(&b, "Machine: %s/%s, %d CPUs, %s, load average before/after the run %s / %s; gateway: `%s`, mock model, Unix socket.\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), cfg.loadBefore, loadAverage(), cfg.gatewayBin)
-	fmt.Fprintf(&b, "Each repetition alternates the two sides call by call and stream by stream, after a warm-up; ")
+	fmt.Fprintf(&b, "Each repetition alternates the sides call by call and stream by stream, after a warm-up; ")
 	fmt.Fprintf(&b, "the figures are medians over %d repetitions of each repetition's percentiles.\n\n", cfg.reps)
 	fmt.Fprintf(&b, "## Unary Chat round trip (mock, 16 tokens, one call at a time)\n\n")
 	fmt.Fprintf(&b, "| | p50 | p99 |\n|---|---|---|\n")
-	fmt.Fprintf(&b, "| raw socket | %s | %s |\n", us(rawP50), us(rawP99))
+	fmt.Fprintf(&b, "| raw socket, request encoded once | %s | %s |\n", us(rawP50), us(rawP99))
+	fmt.Fprintf(&b, "| raw socket, request encoded per call | %s | %s |\n", us(mP50), us(mP99))
 	fmt.Fprintf(&b, "| client | %s | %s |\n", us(cliP50), us(cliP99))
-	fmt.Fprintf(&b, "| **added by the client** | **%s** | %s |\n\n", us(cliP50-rawP50), us(cliP99-rawP99))
-	fmt.Fprintf(&b, "Per repetition (p50 raw / client): ")
+	fmt.Fprintf(&b, "| **added by the client** (vs. encoded once) | **%s** | %s |\n", us(cliP50-rawP50), us(cliP99-rawP99))
+	fmt.Fprintf(&b, "| added by the client (vs. encoded per call) | %s | %s |\n\n", us(cliP50-mP50), us(cliP99-mP99))
+	fmt.Fprintf(&b, "Per repetition (p50 raw / raw+marshal / client): ")
 	for i := range unary["raw"] {
-		fmt.Fprintf(&b, "%s / %s; ", us(unary["raw"][i].p50), us(unary["client"][i].p50))
+		fmt.Fprintf(&b, "%s / %s / %s; ", us(unary["raw"][i].p50), us(unary["raw+marshal"][i].p50), us(unary["client"][i].p50))
 	}
 	fmt.Fprintf(&b, "\n\n## Streamed tokens (%d-token mock stream, `mock-tokens` metadata)\n\n", cfg.tokens)
 	fmt.Fprintf(&b, "| | tokens/s (median per stream) | µs per stream |\n|---|---|---|\n")

@@ -2,6 +2,7 @@ package modelgate
 
 import (
 	"context"
+	"encoding/binary"
 	"time"
 )
 
@@ -248,7 +249,35 @@ func (c *conn) lead(ctx context.Context, s *stream) error {
 			c.nc.SetReadDeadline(time.Time{})
 		}
 	}
+	// Dispatch the frames already buffered (no syscall), so that the next
+	// Recv of a stream often finds its chunk queued instead of taking the role.
+	for i := 0; i < maxBufferedDispatch && c.frameBuffered(); i++ {
+		if c.readOne() != nil {
+			break
+		}
+	}
 	return nil
+}
+
+// maxBufferedDispatch bounds the frames a leader dispatches after its own.
+const maxBufferedDispatch = 64
+
+// frameBuffered reports whether the rest of the next frame is already in the
+// read buffer, so reading it cannot block.
+func (c *conn) frameBuffered() bool {
+	fr := &c.fr
+	n := c.br.Buffered()
+	if fr.inFrame {
+		return n >= len(fr.payload)-fr.payN
+	}
+	if fr.hdrN != 0 || n < frameHeaderLen {
+		return false
+	}
+	hdr, err := c.br.Peek(frameHeaderLen)
+	if err != nil {
+		return false
+	}
+	return uint64(n) >= uint64(frameHeaderLen)+uint64(binary.BigEndian.Uint32(hdr))
 }
 
 // await waits until s is ready for its consumer or ctx ends (it then returns

@@ -317,6 +317,15 @@ func buildReport(cfg config, unary map[string][]latency, streams map[string][]fl
 	fmt.Fprintf(&b, "| client | %s | %s |\n", us(cliP50), us(cliP99))
 	fmt.Fprintf(&b, "| **added by the client** (vs. encoded once) | **%s** | %s |\n", us(cliP50-rawP50), us(cliP99-rawP99))
 	fmt.Fprintf(&b, "| added by the client (vs. encoded per call) | %s | %s |\n\n", us(cliP50-mP50), us(cliP99-mP99))
+	diff := func(base string) time.Duration {
+		d := make([]float64, len(unary[base]))
+		for i := range d {
+			d[i] = float64(unary["client"][i].p50 - unary[base][i].p50)
+		}
+		return time.Duration(median(d))
+	}
+	fmt.Fprintf(&b, "Paired estimate, the median over repetitions of (client p50 − raw p50) within the same repetition: ")
+	fmt.Fprintf(&b, "**%s** vs. the raw client encoding per call, %s vs. encoding once.\n\n", us(diff("raw+marshal")), us(diff("raw")))
 	fmt.Fprintf(&b, "Per repetition (p50 raw / raw+marshal / client): ")
 	for i := range unary["raw"] {
 		fmt.Fprintf(&b, "%s / %s / %s; ", us(unary["raw"][i].p50), us(unary["raw+marshal"][i].p50), us(unary["client"][i].p50))

@@ -117,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "modelgate-bench",
             dependencies: [
-                "ModelGateClient", "ModelGateCore",
+                "ModelGateClient", "ModelGateCore", "ModelGateWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -9,6 +9,9 @@ packages=(
     golang-go golang-google-protobuf-dev protoc-gen-go        # Go client, offline
 )
 
+# Debian's own python3 needs python3-venv for the client tests' virtual environment.
+if [ "$(command -v python3)" = /usr/bin/python3 ]; then packages+=(python3-venv); fi
+
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

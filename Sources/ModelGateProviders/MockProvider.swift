@@ -72,14 +72,31 @@ package struct MockProvider: ModelProvider {
         let embeddings = request.inputs.enumerated().map { index, _ in
             Embedding(index: UInt32(index), values: (0..<dimensions).map { Float(index + 1) * 0.001 * Float($0 + 1) })
         }
-        let words = request.inputs.reduce(0) { $0 + $1.split(whereSeparator: \.isWhitespace).count }
+        let words = request.inputs.reduce(0) { $0 + Self.wordCount($1) }
         return EmbedResponse(
             embeddings: embeddings, model: deployment.upstreamModel, provider: name,
             usage: Usage(inputTokens: UInt32(clamping: words), source: .gateway))
     }
 
+    /// Whitespace-separated words, counted on bytes (ASCII space, tab, CR, LF).
+    private static func wordCount(_ text: String) -> Int {
+        var count = 0
+        var inWord = false
+        for byte in text.utf8 {
+            let space = byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+            if !space && !inWord { count += 1 }
+            inWord = !space
+        }
+        return count
+    }
+
     private func usage(for request: ChatRequest, outputTokens: Int) -> Usage {
-        let words = request.messages.reduce(0) { $0 + $1.text.split(whereSeparator: \.isWhitespace).count }
+        var words = 0
+        for message in request.messages {
+            for case .text(let text) in message.parts {
+                words += Self.wordCount(text)
+            }
+        }
         return Usage(inputTokens: UInt32(clamping: words), outputTokens: UInt32(clamping: outputTokens), source: .gateway)
     }
 

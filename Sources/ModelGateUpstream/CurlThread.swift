@@ -14,6 +14,9 @@ final class CurlThread {
     private let client: CurlClient
     private let multi: UnsafeMutableRawPointer
     private var active: [UInt64: Transfer] = [:]
+    /// Easy handles of finished transfers, reset and reused by the next ones.
+    private var idleHandles: [UnsafeMutableRawPointer] = []
+    private static let maxIdleHandles = 256
     /// When the timers must be checked next; scanning every transfer on every turn would cost
     /// O(transfers) per token at high concurrency.
     private var nextTimerScan = ContinuousClock.now
@@ -76,6 +79,19 @@ final class CurlThread {
         for transfer in Array(active.values) {
             remove(transfer, error: UpstreamError(.shutdown, "the upstream client shut down"))
         }
+        for handle in idleHandles {
+            curl_easy_cleanup(handle)
+        }
+        idleHandles.removeAll()
+    }
+
+    private func recycle(_ handle: UnsafeMutableRawPointer?) {
+        guard let handle else { return }
+        if idleHandles.count < Self.maxIdleHandles {
+            idleHandles.append(handle)
+        } else {
+            curl_easy_cleanup(handle)
+        }
     }
 
     // MARK: Commands
@@ -102,14 +118,14 @@ final class CurlThread {
             return
         }
         do {
-            let easy = try transfer.makeEasyHandle()
+            let easy = try transfer.makeEasyHandle(reusing: idleHandles.popLast())
             guard curl_multi_add_handle(multi, easy) == CURLM_OK else {
-                transfer.releaseHandles()
+                recycle(transfer.releaseHandles())
                 transfer.complete(UpstreamError(.invalidRequest, "libcurl refused the transfer to \(transfer.host)"))
                 return
             }
         } catch {
-            transfer.releaseHandles()
+            recycle(transfer.releaseHandles())
             transfer.complete(error)
             return
         }
@@ -142,7 +158,7 @@ final class CurlThread {
             _ = curl_multi_remove_handle(multi, easy)
         }
         active[transfer.id] = nil
-        transfer.releaseHandles()
+        recycle(transfer.releaseHandles())
         transfer.complete(error)
     }
 

@@ -65,10 +65,18 @@ final class Transfer: @unchecked Sendable {
 
     // MARK: Easy-handle setup (curl thread)
 
-    /// Creates and configures the easy handle.
-    func makeEasyHandle() throws(UpstreamError) -> UnsafeMutableRawPointer {
-        guard let easy = curl_easy_init() else {
-            throw UpstreamError(.invalidRequest, "curl_easy_init failed")
+    /// Configures an easy handle: `reusing` one from the pool (reset to defaults first), or a
+    /// new one. Reuse spares libcurl's per-handle buffers an allocation on every request.
+    func makeEasyHandle(reusing pooled: UnsafeMutableRawPointer?) throws(UpstreamError) -> UnsafeMutableRawPointer {
+        let easy: UnsafeMutableRawPointer
+        if let pooled {
+            curl_easy_reset(pooled)
+            easy = pooled
+        } else {
+            guard let fresh = curl_easy_init() else {
+                throw UpstreamError(.invalidRequest, "curl_easy_init failed")
+            }
+            easy = fresh
         }
         self.easy = easy
         let context = Unmanaged.passUnretained(self).toOpaque()
@@ -132,16 +140,15 @@ final class Transfer: @unchecked Sendable {
         return easy
     }
 
-    /// Frees the easy handle and header list. The handle must already be off the multi handle.
-    func releaseHandles() {
-        if let easy {
-            curl_easy_cleanup(easy)
-            self.easy = nil
-        }
+    /// Frees the header list and gives up the easy handle (already off the multi handle), which
+    /// the caller pools or cleans up.
+    func releaseHandles() -> UnsafeMutableRawPointer? {
         if let headerList {
             curl_slist_free_all(headerList)
             self.headerList = nil
         }
+        defer { easy = nil }
+        return easy
     }
 
     // MARK: Callbacks (curl thread)

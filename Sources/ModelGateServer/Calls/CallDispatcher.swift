@@ -71,7 +71,7 @@ struct CallDispatcher: Sendable {
                 stream.finish(EndStatus(error))
                 return
             }
-            try await stream.send(response)
+            try await stream.send(response, flush: false)
             stream.finish(.ok)
         } catch {
             stream.finish(EndStatus(await gatewayError(for: error, stream: stream, context: context)))
@@ -105,7 +105,7 @@ struct CallDispatcher: Sendable {
             failure = error
         }
         let final = sink.finalChunk(error: failure)
-        try? await stream.send(final, flowControlled: false)
+        try? await stream.send(final, flowControlled: false, flush: false)
         stream.finish(failure.map(EndStatus.init) ?? .ok)
         if let failure, failure.code == .internal || failure.code == .unknown {
             logger.error(

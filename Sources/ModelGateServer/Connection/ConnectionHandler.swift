@@ -34,7 +34,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var highestStreamID: UInt32 = 0
     private var peerSettings = WireSettings()
     private var helloTimer: Scheduled<Void>?
-    private var flushScheduled = false
+    /// Whether a write already went out since the event loop last ran our end-of-burst flush.
+    private var burstOpen = false
+    /// Bytes written but not yet flushed.
+    private var unflushedBytes = 0
+    /// A burst flushes at least this often, even while a call keeps the loop busy.
+    private static let burstFlushBytes = 16 * 1024
     private var connectionID: ObjectIdentifier { ObjectIdentifier(self) }
 
     init(limits: ServerConfiguration.Limits, dispatcher: CallDispatcher, tracker: ConnectionTracker, logger: Logger) {
@@ -360,6 +365,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             status.detail?.requestID = stream.requestID
         }
         writeFrame(.end, streamID: stream.id, status)
+        flushNow()
         if case .draining = state, streams.isEmpty {
             closeAfterFlush()
         }
@@ -397,7 +403,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Writes one MESSAGE on the stream.
     /// - Parameter flowControlled: false for a ChatStream's final chunk, which the protocol
     ///   exempts so an ending stream never waits for credit.
-    func sendMessage<M: WireMessage>(_ message: M, on id: UInt32, flowControlled: Bool) throws(GatewayError) {
+    /// - Parameter flush: false when an END follows at once (unary calls), which flushes both.
+    func sendMessage<M: WireMessage>(_ message: M, on id: UInt32, flowControlled: Bool, flush: Bool = true)
+        throws(GatewayError)
+    {
         guard let stream = streams[id] else { throw GatewayError.cancelled() }
         var buffer = allocateBuffer(capacity: 256)
         codec.writeFrame(.message, streamID: id, message, into: &buffer)
@@ -410,7 +419,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         if flowControlled {
             stream.credit -= Int64(length)
         }
-        write(buffer)
+        if flush {
+            write(buffer)
+        } else {
+            context?.write(wrapOutboundOut(buffer), promise: nil)
+            unflushedBytes += buffer.readableBytes
+        }
     }
 
     /// Ends the stream with `status` (once; later calls do nothing).
@@ -485,20 +499,28 @@ final class ConnectionHandler: ChannelInboundHandler {
         context?.channel.allocator.buffer(capacity: capacity) ?? ByteBuffer()
     }
 
-    /// Writes now, flushes once the event loop has run what is already queued, so a burst
-    /// of chunks from several streams leaves in one syscall.
+    /// Writes and flushes so a burst leaves promptly and in few syscalls: the first write of a
+    /// burst is flushed at once (the first token must not wait), later ones are flushed every
+    /// 16 KiB and when the event loop next gets to run our end-of-burst task.
     private func write(_ buffer: ByteBuffer) {
         guard let context else { return }
         context.write(wrapOutboundOut(buffer), promise: nil)
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        context.eventLoop.assumeIsolated().execute { [weak self] in
-            self?.flushNow()
+        unflushedBytes += buffer.readableBytes
+        if !burstOpen {
+            burstOpen = true
+            flushNow()
+            context.eventLoop.assumeIsolated().execute { [weak self] in
+                guard let self else { return }
+                self.burstOpen = false
+                if self.unflushedBytes > 0 { self.flushNow() }
+            }
+        } else if unflushedBytes >= Self.burstFlushBytes {
+            flushNow()
         }
     }
 
     private func flushNow() {
-        flushScheduled = false
+        unflushedBytes = 0
         context?.flush()
     }
 }
@@ -514,6 +536,9 @@ enum CallMetadata {
             total += key.utf8.count + value.utf8.count
             guard !key.isEmpty, key.utf8.allSatisfy(isKeyByte) else {
                 return "metadata key \"\(key)\" must be lowercase [a-z0-9._-]"
+            }
+            guard !key.hasPrefix("mg-") else {
+                return "metadata key \"\(key)\" uses the prefix mg-, which is reserved for the gateway"
             }
             guard value.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }) else {
                 return "metadata value of \"\(key)\" must be printable ASCII"

@@ -27,7 +27,8 @@ struct StreamHandle: Sendable {
     /// Sends a message, first waiting for flow-control credit when `flowControlled`.
     /// - Throws: `CancellationError` when the stream was stopped meanwhile; ``GatewayError``
     ///   when the message is too large for the client.
-    func send<M: WireMessage>(_ message: M, flowControlled: Bool = true) async throws {
+    /// - Parameter flush: false when ``finish(_:)`` follows at once (a unary response).
+    func send<M: WireMessage>(_ message: M, flowControlled: Bool = true, flush: Bool = true) async throws {
         let id = streamID
         if flowControlled {
             while try await onLoop({ try $0.creditAvailable(on: id) }) == false {
@@ -36,7 +37,7 @@ struct StreamHandle: Sendable {
                 }
             }
         }
-        try await onLoop { try $0.sendMessage(message, on: id, flowControlled: flowControlled) }
+        try await onLoop { try $0.sendMessage(message, on: id, flowControlled: flowControlled, flush: flush) }
     }
 
     private func onLoop<T: Sendable>(_ body: @escaping @Sendable (ConnectionHandler) throws -> T) async throws -> T {

@@ -1,0 +1,1 @@
+"""Generated protobuf code for the ``modelgate.v1`` schema (see ``proto/generate.sh``)."""

@@ -8,8 +8,8 @@
 # the protobuf module from them) and the binaries from
 #   swift build --product modelgate && swift build --product modelgate-fake-upstream
 # found through MODELGATE_BIN / MODELGATE_FAKE_UPSTREAM_BIN (default .build/debug/).
-# Without the gateway binary the integration tests fail here; set
-# MODELGATE_REQUIRE_GATEWAY=0 to skip them instead.
+# Without the gateway (or fake upstream) binary the integration tests fail here; set
+# MODELGATE_REQUIRE_GATEWAY=0 (MODELGATE_REQUIRE_FAKE_UPSTREAM=0) to skip them instead.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,6 +17,7 @@ root=$(cd "$here/../.." && pwd)
 export MODELGATE_BIN=${MODELGATE_BIN:-$root/.build/debug/modelgate}
 export MODELGATE_FAKE_UPSTREAM_BIN=${MODELGATE_FAKE_UPSTREAM_BIN:-$root/.build/debug/modelgate-fake-upstream}
 export MODELGATE_REQUIRE_GATEWAY=${MODELGATE_REQUIRE_GATEWAY:-1}
+export MODELGATE_REQUIRE_FAKE_UPSTREAM=${MODELGATE_REQUIRE_FAKE_UPSTREAM:-1}
 offline=$here/offline.sh
 
 step() { printf '\n== %s\n' "$*"; }

@@ -16,7 +16,9 @@ struct LifecycleTests {
         for _ in 0..<3 {
             admitted.append(
                 try await client.chatStream(
-                    userMessage("slow"), options: CallOptions(metadata: ["mock-tokens": "10", "mock-interval-ms": "30"])))
+                    userMessage("slow"),
+                    // Hold the slot for seconds, so even a loaded machine makes the next call while it is taken.
+                    options: CallOptions(metadata: ["mock-tokens": "10", "mock-first-token-ms": "3000"])))
         }
         let refused = await #expect(throws: GatewayError.self) { _ = try await client.chat(userMessage("one too many")) }
         #expect(refused?.code == .resourceExhausted)
@@ -63,9 +65,9 @@ struct LifecycleTests {
         for _ in 0..<3 {
             streams.append(
                 try await client.chatStream(
-                    userMessage("drain"), options: CallOptions(metadata: ["mock-tokens": "30", "mock-interval-ms": "20"])))
+                    userMessage("drain"), options: CallOptions(metadata: ["mock-tokens": "30", "mock-interval-ms": "50"])))
         }
-        try raw.send(Raw.call(1, metadata: ["mock-tokens": "30", "mock-interval-ms": "20"]))
+        try raw.send(Raw.call(1, metadata: ["mock-tokens": "30", "mock-interval-ms": "50"]))
         try await Task.sleep(for: .milliseconds(100))
         gateway.process.signal(SIGTERM)
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from google.protobuf.message import DecodeError, Message
 
 from ._core import StreamState
-from .errors import InternalError
+from .errors import InternalError, ModelGateError
 from .v1 import gateway_pb2 as gw
+
+if TYPE_CHECKING:
+    from .client import _CallOptions
 
 __all__ = ["EmbedResult", "StreamAccumulator", "decode_response", "cost_usd"]
 
@@ -104,3 +107,52 @@ def sequence_error(chunk: gw.ChatChunk, expected: int, st: StreamState) -> Inter
         f"stream {st.id}: chunk sequence {chunk.sequence}, expected {expected} "
         "(the gateway broke the contiguous-sequence rule)"
     )
+
+
+class StreamResults:
+    """What a chat stream has received so far; shared by the sync and asyncio streams."""
+
+    _done: bool
+    _cancelled: bool
+    _error: ModelGateError | None
+    _acc: StreamAccumulator
+    _opts: _CallOptions
+
+    @property
+    def done(self) -> bool:
+        """The stream has ended (completed, failed or cancelled)."""
+        return self._done
+
+    @property
+    def text(self) -> str:
+        """The text received so far."""
+        return self._acc.text
+
+    @property
+    def final_chunk(self) -> gw.ChatChunk | None:
+        """The chunk with ``final`` set, once received."""
+        return self._acc.final
+
+    @property
+    def usage(self) -> gw.Usage | None:
+        """Token usage from the final chunk, once received."""
+        final = self._acc.final
+        return final.usage if final is not None and final.HasField("usage") else None
+
+    @property
+    def finish_reason(self) -> gw.FinishReason | None:
+        """Why generation stopped, once the final chunk arrived."""
+        final = self._acc.final
+        return final.finish_reason if final is not None else None
+
+    @property
+    def response(self) -> gw.ChatResponse | None:
+        """The assembled response after the stream completed successfully, else None."""
+        if not self._done or self._error is not None or self._cancelled:
+            return None
+        return self._acc.response()
+
+    @property
+    def request_id(self) -> str | None:
+        """The request id given to the call, if any."""
+        return self._opts.request_id

@@ -43,7 +43,7 @@ from ._requests import (
     ToolLike,
     chat_request_bytes,
 )
-from ._results import EmbedResult, StreamAccumulator, decode_response, sequence_error
+from ._results import EmbedResult, StreamAccumulator, StreamResults, decode_response, sequence_error
 from .client import (
     M_CHAT,
     M_CHAT_STREAM,
@@ -624,7 +624,7 @@ class AsyncClient(_BaseClient):
         return await self._unary(M_HEALTH, body, gw.HealthResponse, self._options(timeout, metadata, None))
 
 
-class AsyncChatStream:
+class AsyncChatStream(StreamResults):
     """A streamed chat completion for asyncio: ``async for chunk in stream``.
 
     Same accessors as :class:`~modelgate.ChatStream` (``text``, ``usage``, ``response``,
@@ -770,45 +770,6 @@ class AsyncChatStream:
     def __del__(self) -> None:
         if not getattr(self, "_done", True):
             self.close_nowait()
-
-    @property
-    def done(self) -> bool:
-        """The stream has ended (completed, failed or cancelled)."""
-        return self._done
-
-    @property
-    def text(self) -> str:
-        """The text received so far."""
-        return self._acc.text
-
-    @property
-    def final_chunk(self) -> gw.ChatChunk | None:
-        """The chunk with ``final`` set, once received."""
-        return self._acc.final
-
-    @property
-    def usage(self) -> gw.Usage | None:
-        """Token usage from the final chunk, once received."""
-        final = self._acc.final
-        return final.usage if final is not None and final.HasField("usage") else None
-
-    @property
-    def finish_reason(self) -> gw.FinishReason | None:
-        """Why generation stopped, once the final chunk arrived."""
-        final = self._acc.final
-        return final.finish_reason if final is not None else None
-
-    @property
-    def response(self) -> gw.ChatResponse | None:
-        """The assembled response after the stream completed successfully, else None."""
-        if not self._done or self._error is not None or self._cancelled:
-            return None
-        return self._acc.response()
-
-    @property
-    def request_id(self) -> str | None:
-        """The request id given to the call, if any."""
-        return self._opts.request_id
 
     async def collect(self) -> gw.ChatResponse:
         """Reads the rest of the stream and returns the assembled response."""

@@ -34,7 +34,7 @@ from ._requests import (
     chat_request_bytes,
     to_tensor,
 )
-from ._results import EmbedResult, StreamAccumulator, decode_response, sequence_error
+from ._results import EmbedResult, StreamAccumulator, StreamResults, decode_response, sequence_error
 from ._sync import SyncConnection, connect
 from .errors import (
     CancelledError,
@@ -490,7 +490,7 @@ class Client(_BaseClient):
         return self._unary(M_HEALTH, body, gw.HealthResponse, self._options(timeout, metadata, None))
 
 
-class ChatStream:
+class ChatStream(StreamResults):
     """A streamed chat completion: iterate it for ``ChatChunk``s.
 
     After the stream is complete, :attr:`response` is the assembled ``ChatResponse`` and
@@ -653,47 +653,6 @@ class ChatStream:
         if not getattr(self, "_done", True):
             self._done = True
             self._conn.cancel(self._st)
-
-    # -- results -------------------------------------------------------------------------
-
-    @property
-    def done(self) -> bool:
-        """The stream has ended (completed, failed or cancelled)."""
-        return self._done
-
-    @property
-    def text(self) -> str:
-        """The text received so far."""
-        return self._acc.text
-
-    @property
-    def final_chunk(self) -> gw.ChatChunk | None:
-        """The chunk with ``final`` set, once received."""
-        return self._acc.final
-
-    @property
-    def usage(self) -> gw.Usage | None:
-        """Token usage from the final chunk, once received."""
-        final = self._acc.final
-        return final.usage if final is not None and final.HasField("usage") else None
-
-    @property
-    def finish_reason(self) -> gw.FinishReason | None:
-        """Why generation stopped, once the final chunk arrived."""
-        final = self._acc.final
-        return final.finish_reason if final is not None else None
-
-    @property
-    def response(self) -> gw.ChatResponse | None:
-        """The assembled response after the stream completed successfully, else None."""
-        if not self._done or self._error is not None or self._cancelled:
-            return None
-        return self._acc.response()
-
-    @property
-    def request_id(self) -> str | None:
-        """The request id given to the call, if any."""
-        return self._opts.request_id
 
     def collect(self) -> gw.ChatResponse:
         """Reads the rest of the stream and returns the assembled response."""

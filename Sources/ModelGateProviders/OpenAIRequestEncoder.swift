@@ -232,7 +232,7 @@ package struct OpenAIRequestEncoder: Sendable {
     private func writeTool(_ tool: ToolDefinition, into writer: inout JSONWriter) throws(GatewayError) {
         guard !tool.name.isEmpty else { throw GatewayError.invalidRequest("a tool has no name") }
         let parameters = try tool.parametersJSON.isEmpty
-            ? nil : objectFragment(tool.parametersJSON, what: "parameters of tool \"\(tool.name)\"")
+            ? nil : JSONFragment.object(validating: tool.parametersJSON, what: "parameters of tool \"\(tool.name)\"")
         writer.beginObject()
         writer.member("type", string: "function")
         writer.key("function")
@@ -282,7 +282,7 @@ package struct OpenAIRequestEncoder: Sendable {
             guard !schemaJSON.isEmpty else {
                 throw GatewayError.invalidRequest("response format json_schema has no schema")
             }
-            let schema = try objectFragment(schemaJSON, what: "response format schema")
+            let schema = try JSONFragment.object(validating: schemaJSON, what: "response format schema")
             writer.key("response_format")
             writer.beginObject()
             writer.member("type", string: "json_schema")
@@ -294,17 +294,6 @@ package struct OpenAIRequestEncoder: Sendable {
             writer.endObject()
             writer.endObject()
         }
-    }
-
-    private func objectFragment(_ text: String, what: String) throws(GatewayError) -> JSONFragment {
-        let fragment: JSONFragment
-        do {
-            fragment = try JSONFragment(validating: text)
-        } catch {
-            throw GatewayError.invalidRequest("\(what) is not valid JSON: \(error)")
-        }
-        guard fragment.kind == .object else { throw GatewayError.invalidRequest("\(what) is not a JSON object") }
-        return fragment
     }
 
     // MARK: Embeddings

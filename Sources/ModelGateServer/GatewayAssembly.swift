@@ -85,10 +85,36 @@ package enum GatewayAssembly {
                     acceptsTopK: provider.acceptsTopK,
                     maxTokensField: provider.maxTokensField.map { $0 == "max_tokens" ? .maxTokens : .maxCompletionTokens })
                 result[provider.name] = OpenAIProvider(configuration: configuration, client: client)
+            case .gemini:
+                let configuration = GeminiProviderConfiguration(
+                    name: provider.name, baseURL: provider.baseURL, apiVersion: provider.apiVersion ?? "v1beta",
+                    apiKey: provider.apiKey,
+                    extraHeaders: provider.headers.sorted { $0.key < $1.key }.map { HTTPHeader($0.key, $0.value) },
+                    timeouts: upstreamTimeouts(provider.timeouts),
+                    httpVersion: provider.http2PriorKnowledge ? .http2PriorKnowledge : .automatic,
+                    unixSocketPath: provider.unixSocket, includeThoughts: provider.includeThoughts)
+                result[provider.name] = GeminiProvider(configuration: configuration, client: client)
+            case .ollama:
+                let configuration = OllamaProviderConfiguration(
+                    name: provider.name, baseURL: provider.baseURL, apiKey: provider.apiKey,
+                    extraHeaders: provider.headers.sorted { $0.key < $1.key }.map { HTTPHeader($0.key, $0.value) },
+                    timeouts: upstreamTimeouts(provider.timeouts),
+                    httpVersion: provider.http2PriorKnowledge ? .http2PriorKnowledge : .automatic,
+                    unixSocketPath: provider.unixSocket, keepAlive: provider.keepAlive)
+                result[provider.name] = OllamaProvider(configuration: configuration, client: client)
             case .mock:
                 break
             }
         }
         return result
+    }
+
+    /// The configured timeouts as the upstream client takes them; 0 means no limit.
+    private static func upstreamTimeouts(_ timeouts: GatewayConfig.Timeouts) -> UpstreamTimeouts {
+        UpstreamTimeouts(
+            connect: .milliseconds(timeouts.connectMilliseconds),
+            firstByte: timeouts.firstByteMilliseconds > 0 ? .milliseconds(timeouts.firstByteMilliseconds) : nil,
+            idle: timeouts.idleMilliseconds > 0 ? .milliseconds(timeouts.idleMilliseconds) : nil,
+            total: timeouts.totalMilliseconds > 0 ? .milliseconds(timeouts.totalMilliseconds) : nil)
     }
 }

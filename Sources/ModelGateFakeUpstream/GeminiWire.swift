@@ -177,11 +177,7 @@ struct GeminiStreamFormat: StreamFormat {
 
     func token(_ index: Int, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("data: ")
-        self.response(into: &buffer, finished: false) { buffer in
-            buffer.writeStaticString("tok")
-            buffer.writeDecimal(index)
-            buffer.writeInteger(UInt8(ascii: " "))
-        }
+        self.response(into: &buffer, finished: false) { $0.writeFakeToken(index) }
         buffer.writeStaticString("\r\n\r\n")
     }
 
@@ -203,15 +199,7 @@ struct GeminiStreamFormat: StreamFormat {
     /// unary answers have the same fields).
     func unaryBody(allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 512 + self.tokens * 8)
-        self.response(into: &buffer, finished: true) { buffer in
-            if self.tokens > 0 {
-                for index in 1...self.tokens {
-                    buffer.writeStaticString("tok")
-                    buffer.writeDecimal(index)
-                    buffer.writeInteger(UInt8(ascii: " "))
-                }
-            }
-        }
+        self.response(into: &buffer, finished: true) { $0.writeFakeTokens(upTo: self.tokens) }
         buffer.writeInteger(UInt8(ascii: "\n"))
         return buffer
     }

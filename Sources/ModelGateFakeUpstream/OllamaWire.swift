@@ -112,11 +112,7 @@ struct OllamaStreamFormat: StreamFormat {
     var errorMessage: String
 
     func token(_ index: Int, into buffer: inout ByteBuffer) {
-        self.object(into: &buffer, done: false) { buffer in
-            buffer.writeStaticString("tok")
-            buffer.writeDecimal(index)
-            buffer.writeInteger(UInt8(ascii: " "))
-        }
+        self.object(into: &buffer, done: false) { $0.writeFakeToken(index) }
         buffer.writeInteger(UInt8(ascii: "\n"))
     }
 
@@ -138,15 +134,7 @@ struct OllamaStreamFormat: StreamFormat {
     /// The `"stream": false` answer: one object with all the text and the done fields.
     func unaryBody(allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 384 + self.tokens * 8)
-        self.object(into: &buffer, done: true) { buffer in
-            if self.tokens > 0 {
-                for index in 1...self.tokens {
-                    buffer.writeStaticString("tok")
-                    buffer.writeDecimal(index)
-                    buffer.writeInteger(UInt8(ascii: " "))
-                }
-            }
-        }
+        self.object(into: &buffer, done: true) { $0.writeFakeTokens(upTo: self.tokens) }
         return buffer
     }
 

@@ -141,3 +141,19 @@ enum RFC3339 {
         return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)).\(fraction)Z"
     }
 }
+
+extension ByteBuffer {
+    /// Token `index` of a generated answer, `tok{index} ` (JSON-safe as it is).
+    mutating func writeFakeToken(_ index: Int) {
+        self.writeStaticString("tok")
+        self.writeDecimal(index)
+        self.writeInteger(UInt8(ascii: " "))
+    }
+
+    /// Tokens 1…`count`: the whole text of a unary answer.
+    mutating func writeFakeTokens(upTo count: Int) {
+        if count > 0 {
+            for index in 1...count { self.writeFakeToken(index) }
+        }
+    }
+}

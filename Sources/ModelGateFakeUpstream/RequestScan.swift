@@ -187,17 +187,23 @@ struct RequestScanner {
                 case UInt8(ascii: "\""):
                     words += try scanner.stringWords()
                 case UInt8(ascii: "["):
-                    // Content parts: count the `text` of each.
-                    try scanner.forEachElement { scanner in
-                        try scanner.objectOrSkip { scanner, key in
-                            if key == "text", scanner.peek() == UInt8(ascii: "\"") {
-                                words += try scanner.stringWords()
-                            } else {
-                                try scanner.skipValue()
-                            }
-                        }
-                    }
+                    words += try scanner.countTextPartsWords()
                 default:
+                    try scanner.skipValue()
+                }
+            }
+        }
+        return words
+    }
+
+    /// An array of content parts (OpenAI's, Gemini's): the words of each one's `text`.
+    private mutating func countTextPartsWords() throws -> Int {
+        var words = 0
+        try self.forEachElement { scanner in
+            try scanner.objectOrSkip { scanner, key in
+                if key == "text", scanner.peek() == UInt8(ascii: "\"") {
+                    words += try scanner.stringWords()
+                } else {
                     try scanner.skipValue()
                 }
             }
@@ -222,18 +228,10 @@ struct RequestScanner {
     private mutating func countGeminiPartsWords() throws -> Int {
         var words = 0
         try self.objectOrSkip { scanner, key in
-            guard key == "parts", scanner.peek() == UInt8(ascii: "[") else {
+            if key == "parts", scanner.peek() == UInt8(ascii: "[") {
+                words += try scanner.countTextPartsWords()
+            } else {
                 try scanner.skipValue()
-                return
-            }
-            try scanner.forEachElement { scanner in
-                try scanner.objectOrSkip { scanner, key in
-                    if key == "text", scanner.peek() == UInt8(ascii: "\"") {
-                        words += try scanner.stringWords()
-                    } else {
-                        try scanner.skipValue()
-                    }
-                }
             }
         }
         return words

@@ -170,13 +170,7 @@ package struct GeminiRequestEncoder: Sendable {
                 }
                 parts.append(try imagePart(url: url, position: position))
             case .toolCall(let call):
-                guard message.role == .assistant else {
-                    throw GatewayError.invalidRequest("message \(position): tool calls belong in assistant messages")
-                }
-                guard !call.name.isEmpty else { throw GatewayError.invalidRequest("message \(position): a tool call has no name") }
-                let arguments = try JSONFragment.object(
-                    validating: call.argumentsJSON.isEmpty ? "{}" : call.argumentsJSON,
-                    what: "message \(position): arguments of tool call \"\(call.name)\"")
+                let arguments = try call.argumentsObject(role: message.role, position: position)
                 if !call.id.isEmpty { callNames[call.id] = call.name }
                 parts.append(.functionCall(id: call.id, name: call.name, arguments: arguments))
             case .toolResult(let result):
@@ -244,49 +238,46 @@ package struct GeminiRequestEncoder: Sendable {
             case .text(let text):
                 writeTextPart(text, into: &writer)
             case .inlineData(let mimeType, let base64):
-                writer.beginObject()
-                writer.key("inlineData")
-                writer.beginObject()
-                writer.member("mimeType", string: mimeType)
-                writer.member("data", string: base64)
-                writer.endObject()
-                writer.endObject()
-            case .fileData(let mimeType, let uri):
-                writer.beginObject()
-                writer.key("fileData")
-                writer.beginObject()
-                if let mimeType { writer.member("mimeType", string: mimeType) }
-                writer.member("fileUri", string: uri)
-                writer.endObject()
-                writer.endObject()
-            case .functionCall(let id, let name, let arguments):
-                writer.beginObject()
-                writer.key("functionCall")
-                writer.beginObject()
-                if Self.isProviderCallID(id) { writer.member("id", string: id) }
-                writer.member("name", string: name)
-                writer.member("args", fragment: arguments)
-                writer.endObject()
-                // Gemini validates the signature of a turn's first function call only.
-                if !signed {
-                    writer.member("thoughtSignature", string: Self.thoughtSignaturePlaceholder)
-                    signed = true
+                writePart("inlineData", into: &writer) { data in
+                    data.member("mimeType", string: mimeType)
+                    data.member("data", string: base64)
                 }
-                writer.endObject()
+            case .fileData(let mimeType, let uri):
+                writePart("fileData", into: &writer) { file in
+                    if let mimeType { file.member("mimeType", string: mimeType) }
+                    file.member("fileUri", string: uri)
+                }
+            case .functionCall(let id, let name, let arguments):
+                // Gemini validates the signature of a turn's first function call only.
+                writePart("functionCall", signed: !signed, into: &writer) { call in
+                    if Self.isProviderCallID(id) { call.member("id", string: id) }
+                    call.member("name", string: name)
+                    call.member("args", fragment: arguments)
+                }
+                signed = true
             case .functionResponse(let id, let name, let result):
-                writer.beginObject()
-                writer.key("functionResponse")
-                writer.beginObject()
-                if Self.isProviderCallID(id) { writer.member("id", string: id) }
-                writer.member("name", string: name)
-                writer.key("response")
-                writeFunctionResult(result, into: &writer)
-                writer.endObject()
-                writer.endObject()
+                writePart("functionResponse", into: &writer) { response in
+                    if Self.isProviderCallID(id) { response.member("id", string: id) }
+                    response.member("name", string: name)
+                    response.key("response")
+                    writeFunctionResult(result, into: &response)
+                }
             }
         }
         writer.endArray()
         writer.endObject()
+    }
+
+    /// A part whose one member, `key`, is the object `body` writes; `signed` adds the
+    /// thought signature placeholder beside it.
+    private func writePart(
+        _ key: String, signed: Bool = false, into writer: inout JSONWriter, _ body: (inout JSONWriter) -> Void
+    ) {
+        writer.object { part in
+            part.key(key)
+            part.object(body)
+            if signed { part.member("thoughtSignature", string: Self.thoughtSignaturePlaceholder) }
+        }
     }
 
     /// Ids Gemini gave are echoed back; the gateway's own (and missing ones) are not.
@@ -323,14 +314,7 @@ package struct GeminiRequestEncoder: Sendable {
             writer.beginArray()
             for tool in request.tools {
                 // `strict` asks for enforcement "where supported"; Gemini has no such switch.
-                guard !tool.name.isEmpty else { throw GatewayError.invalidRequest("a tool has no name") }
-                let parameters = try tool.parametersJSON.isEmpty
-                    ? nil : JSONFragment.object(validating: tool.parametersJSON, what: "parameters of tool \"\(tool.name)\"")
-                writer.beginObject()
-                writer.member("name", string: tool.name)
-                if !tool.description.isEmpty { writer.member("description", string: tool.description) }
-                if let parameters { writer.member("parameters", fragment: parameters) }
-                writer.endObject()
+                try tool.writeDeclaration(into: &writer)
             }
             writer.endArray()
             writer.endObject()
@@ -353,12 +337,7 @@ package struct GeminiRequestEncoder: Sendable {
         writer.key("functionCallingConfig")
         writer.beginObject()
         writer.member("mode", string: mode)
-        if let allowed {
-            writer.key("allowedFunctionNames")
-            writer.beginArray()
-            writer.string(allowed)
-            writer.endArray()
-        }
+        if let allowed { writer.member("allowedFunctionNames", strings: [allowed]) }
         writer.endObject()
         writer.endObject()
     }
@@ -385,12 +364,7 @@ package struct GeminiRequestEncoder: Sendable {
 
         writer.key("generationConfig")
         writer.beginObject()
-        if !request.stop.isEmpty {
-            writer.key("stopSequences")
-            writer.beginArray()
-            for sequence in request.stop { writer.string(sequence) }
-            writer.endArray()
-        }
+        if !request.stop.isEmpty { writer.member("stopSequences", strings: request.stop) }
         if let temperature = request.temperature { writer.member("temperature", float: temperature) }
         if let topP = request.topP { writer.member("topP", float: topP) }
         if let topK = request.topK { writer.member("topK", uint: UInt64(topK)) }

@@ -118,13 +118,9 @@ package enum GeminiResponseDecoding {
     package static func chatResponse(_ body: [UInt8], provider: String, fallbackModel: String) throws(GatewayError)
         -> ChatResponse
     {
-        let root = try OpenAIResponseDecoding.parseObject(body, what: "generateContent response", provider: provider)
-        var reader = GeminiResponseReader(provider: provider)
-        var events: [ChatStreamEvent] = []
-        try reader.read(root, into: &events)
-        var assembler = ChatStreamAssembler(provider: provider, model: fallbackModel, accumulatesText: true)
-        for event in events { _ = assembler.consume(event) }
-        return assembler.response()
+        try ProviderDecoding.chatResponse(
+            body, reader: GeminiResponseReader(provider: provider), what: "generateContent response", provider: provider,
+            fallbackModel: fallbackModel)
     }
 
     // MARK: Embeddings
@@ -134,31 +130,11 @@ package enum GeminiResponseDecoding {
     package static func embedResponse(
         _ body: [UInt8], inputCount: Int, provider: String, model: String
     ) throws(GatewayError) -> EmbedResponse {
-        let root = try OpenAIResponseDecoding.parseObject(body, what: "embeddings response", provider: provider)
-        if root["error"].isPresent {
-            throw UpstreamErrorMapping.streamError(errorBody(root), provider: provider)
-        }
-        let single = root["embedding"]
-        let vectors: [JSONValue] = single.exists ? [single] : Array(root["embeddings"].elements)
-        guard vectors.count == inputCount else {
-            throw OpenAIResponseDecoding.malformed("\(vectors.count) embeddings for \(inputCount) inputs", provider: provider)
-        }
-        var embeddings: [Embedding] = []
-        embeddings.reserveCapacity(inputCount)
-        for (index, vector) in vectors.enumerated() {
-            let values = vector["values"]
-            guard values.kind == .array else {
-                throw OpenAIResponseDecoding.malformed("an embedding without values", provider: provider)
-            }
-            var floats: [Float] = []
-            floats.reserveCapacity(values.count)
-            for element in values.elements {
-                guard let value = element.float else {
-                    throw OpenAIResponseDecoding.malformed("an embedding with a non-numeric element", provider: provider)
-                }
-                floats.append(value)
-            }
-            embeddings.append(Embedding(index: UInt32(index), values: floats))
+        let (root, embeddings) = try ProviderDecoding.embeddings(
+            body, inputCount: inputCount, provider: provider, errorBody: errorBody(_:)
+        ) { root in
+            let single = root["embedding"]
+            return single.exists ? [single["values"]] : root["embeddings"].elements.map { $0["values"] }
         }
         let metadata = root["usageMetadata"]
         let usage =
@@ -185,7 +161,7 @@ package enum GeminiResponseDecoding {
 /// the response and never sent back to Gemini. `thoughtSignature`s are dropped (see
 /// ``GeminiRequestEncoder/thoughtSignaturePlaceholder``). Parts the unified API has no place
 /// for (generated images, code execution) are not requested by the gateway and are skipped.
-struct GeminiResponseReader: Sendable {
+struct GeminiResponseReader: ResponseObjectReading {
     let provider: String
     private var started = false
     private var calls: UInt32 = 0

@@ -39,11 +39,12 @@ package struct NDJSONLineDecoder: Sendable {
     /// The longest line accepted, in bytes.
     package let maxLineBytes: Int
 
-    private var buffer: [UInt8] = []
-    /// Start of the bytes not yet returned as lines.
-    private var readIndex = 0
-    /// Where to resume looking for a LF; the bytes between `readIndex` and here have none.
-    private var scanIndex = 0
+    /// The piece being read: the network's own array, so lines are copied only once, out of it.
+    private var chunk: [UInt8] = []
+    /// Start of the unread part of `chunk`.
+    private var offset = 0
+    /// The start of a line whose LF has not arrived yet, gathered from earlier pieces.
+    private var pending: [UInt8] = []
 
     package init(maxLineBytes: Int = NDJSONLineDecoder.defaultMaxLineBytes) {
         self.maxLineBytes = maxLineBytes
@@ -51,57 +52,48 @@ package struct NDJSONLineDecoder: Sendable {
 
     /// Adds bytes received from the network.
     package mutating func append(_ bytes: [UInt8]) {
-        if readIndex == buffer.count, readIndex > 0 {
-            buffer.removeAll(keepingCapacity: true)
-            readIndex = 0
-            scanIndex = 0
+        if offset < chunk.count {
+            chunk = Array(chunk[offset...]) + bytes  // the caller did not read every line
+        } else {
+            chunk = bytes
         }
-        buffer.append(contentsOf: bytes)
+        offset = 0
     }
 
     /// Whether part of a line was received but not its LF. At the end of the input this means
     /// the stream was cut mid-line.
     package var hasPartialLine: Bool {
-        readIndex < buffer.count
+        !pending.isEmpty || offset < chunk.count
     }
 
     /// The next complete line without its line end, or nil when more input is needed.
     /// - Throws: ``NDJSONLineError`` when a line exceeds ``maxLineBytes``.
     package mutating func next() throws(NDJSONLineError) -> [UInt8]? {
         while true {
-            guard let lineFeed = LineEnds.first(in: buffer, from: scanIndex, orCarriageReturn: false) else {
-                scanIndex = buffer.count
+            guard let lineFeed = LineEnds.first(in: chunk, from: offset, orCarriageReturn: false) else {
+                pending.append(contentsOf: chunk[offset...])
+                chunk = []
+                offset = 0
                 // One byte more than the limit may be the CR of a CRLF still to come.
-                if buffer.count - readIndex > maxLineBytes + 1 {
-                    throw NDJSONLineError(limit: maxLineBytes)
-                }
-                compact()
+                guard pending.count <= maxLineBytes + 1 else { throw NDJSONLineError(limit: maxLineBytes) }
                 return nil
             }
-            var line = readIndex..<lineFeed
-            readIndex = lineFeed + 1
-            scanIndex = readIndex
-            if let last = line.last, buffer[last] == 0x0D { line = line.lowerBound..<last }
-            guard line.count <= maxLineBytes else { throw NDJSONLineError(limit: maxLineBytes) }
-            if !isBlank(line) { return Array(buffer[line]) }
-        }
-    }
-
-    private func isBlank(_ line: Range<Int>) -> Bool {
-        for index in line {
-            switch buffer[index] {
-            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"): continue
-            default: return false
+            var line: [UInt8]
+            if pending.isEmpty {
+                line = Array(chunk[offset..<lineFeed])
+            } else {
+                line = []
+                swap(&line, &pending)
+                line.append(contentsOf: chunk[offset..<lineFeed])
             }
+            offset = lineFeed + 1
+            if line.last == 0x0D { line.removeLast() }
+            guard line.count <= maxLineBytes else { throw NDJSONLineError(limit: maxLineBytes) }
+            if !isBlank(line) { return line }
         }
-        return true
     }
 
-    /// Drops returned bytes so the buffer holds only the line being read.
-    private mutating func compact() {
-        guard readIndex > 0 else { return }
-        buffer.removeSubrange(0..<readIndex)
-        scanIndex -= readIndex
-        readIndex = 0
+    private func isBlank(_ line: [UInt8]) -> Bool {
+        line.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }
     }
 }

@@ -64,17 +64,10 @@ package struct OllamaRequestEncoder: Sendable {
             writer.beginArray()
             for tool in request.tools {
                 // `strict` asks for enforcement "where supported"; Ollama has no such switch.
-                guard !tool.name.isEmpty else { throw GatewayError.invalidRequest("a tool has no name") }
-                let parameters = try tool.parametersJSON.isEmpty
-                    ? nil : JSONFragment.object(validating: tool.parametersJSON, what: "parameters of tool \"\(tool.name)\"")
                 writer.beginObject()
                 writer.member("type", string: "function")
                 writer.key("function")
-                writer.beginObject()
-                writer.member("name", string: tool.name)
-                if !tool.description.isEmpty { writer.member("description", string: tool.description) }
-                if let parameters { writer.member("parameters", fragment: parameters) }
-                writer.endObject()
+                try tool.writeDeclaration(into: &writer)
                 writer.endObject()
             }
             writer.endArray()
@@ -131,13 +124,7 @@ package struct OllamaRequestEncoder: Sendable {
                 }
                 main.images.append(String(url[marker.upperBound...]))
             case .toolCall(let call):
-                guard message.role == .assistant else {
-                    throw GatewayError.invalidRequest("message \(position): tool calls belong in assistant messages")
-                }
-                guard !call.name.isEmpty else { throw GatewayError.invalidRequest("message \(position): a tool call has no name") }
-                let arguments = try JSONFragment.object(
-                    validating: call.argumentsJSON.isEmpty ? "{}" : call.argumentsJSON,
-                    what: "message \(position): arguments of tool call \"\(call.name)\"")
+                let arguments = try call.argumentsObject(role: message.role, position: position)
                 if !call.id.isEmpty { callNames[call.id] = call.name }
                 main.toolCalls.append((call.name, arguments))
             case .toolResult(let result):
@@ -164,12 +151,7 @@ package struct OllamaRequestEncoder: Sendable {
         writer.beginObject()
         writer.member("role", string: message.role)
         writer.member("content", string: message.content)
-        if !message.images.isEmpty {
-            writer.key("images")
-            writer.beginArray()
-            for image in message.images { writer.string(image) }
-            writer.endArray()
-        }
+        if !message.images.isEmpty { writer.member("images", strings: message.images) }
         if !message.toolCalls.isEmpty {
             writer.key("tool_calls")
             writer.beginArray()
@@ -200,12 +182,7 @@ package struct OllamaRequestEncoder: Sendable {
         if let topK = request.topK { writer.member("top_k", uint: UInt64(topK)) }
         if let seed = request.seed { writer.member("seed", int: seed) }
         if let maxTokens = request.maxTokens { writer.member("num_predict", uint: UInt64(maxTokens)) }
-        if !request.stop.isEmpty {
-            writer.key("stop")
-            writer.beginArray()
-            for sequence in request.stop { writer.string(sequence) }
-            writer.endArray()
-        }
+        if !request.stop.isEmpty { writer.member("stop", strings: request.stop) }
         if let penalty = request.presencePenalty { writer.member("presence_penalty", float: penalty) }
         if let penalty = request.frequencyPenalty { writer.member("frequency_penalty", float: penalty) }
         writer.endObject()
@@ -215,15 +192,7 @@ package struct OllamaRequestEncoder: Sendable {
 
     /// The body of `POST /api/embed`.
     package func embedBody(_ request: EmbedRequest, model: String) throws(GatewayError) -> [UInt8] {
-        guard !request.inputs.isEmpty else { throw GatewayError.invalidRequest("embeddings need at least one input") }
-        guard request.inputType.isEmpty else { throw GatewayError.unsupported("input_type", provider: provider) }
-        var writer = JSONWriter(reservingCapacity: 128 + request.inputs.reduce(0) { $0 + $1.utf8.count + 3 })
-        writer.beginObject()
-        writer.member("model", string: model)
-        writer.key("input")
-        writer.beginArray()
-        for input in request.inputs { writer.string(input) }
-        writer.endArray()
+        var writer = try request.beginBody(model: model, provider: provider)
         if let dimensions = request.dimensions { writer.member("dimensions", uint: UInt64(dimensions)) }
         if let keepAlive { writer.member("keep_alive", string: keepAlive) }
         writer.endObject()

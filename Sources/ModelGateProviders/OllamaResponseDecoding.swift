@@ -33,43 +33,18 @@ package enum OllamaResponseDecoding {
     package static func chatResponse(_ body: [UInt8], provider: String, fallbackModel: String) throws(GatewayError)
         -> ChatResponse
     {
-        let root = try OpenAIResponseDecoding.parseObject(body, what: "chat response", provider: provider)
-        var reader = OllamaResponseReader(provider: provider)
-        var events: [ChatStreamEvent] = []
-        try reader.read(root, into: &events)
-        var assembler = ChatStreamAssembler(provider: provider, model: fallbackModel, accumulatesText: true)
-        for event in events { _ = assembler.consume(event) }
-        return assembler.response()
+        try ProviderDecoding.chatResponse(
+            body, reader: OllamaResponseReader(provider: provider), what: "chat response", provider: provider,
+            fallbackModel: fallbackModel)
     }
 
     /// The unified response for an `/api/embed` answer, one vector per input.
     package static func embedResponse(
         _ body: [UInt8], inputCount: Int, provider: String, fallbackModel: String
     ) throws(GatewayError) -> EmbedResponse {
-        let root = try OpenAIResponseDecoding.parseObject(body, what: "embeddings response", provider: provider)
-        if root["error"].isPresent {
-            throw UpstreamErrorMapping.streamError(UpstreamErrorBody(root), provider: provider)
-        }
-        let vectors = root["embeddings"]
-        guard vectors.kind == .array, vectors.count == inputCount else {
-            throw OpenAIResponseDecoding.malformed("\(vectors.count) embeddings for \(inputCount) inputs", provider: provider)
-        }
-        var embeddings: [Embedding] = []
-        embeddings.reserveCapacity(inputCount)
-        for (index, vector) in vectors.elements.enumerated() {
-            guard vector.kind == .array else {
-                throw OpenAIResponseDecoding.malformed("an embedding that is not an array of floats", provider: provider)
-            }
-            var values: [Float] = []
-            values.reserveCapacity(vector.count)
-            for element in vector.elements {
-                guard let value = element.float else {
-                    throw OpenAIResponseDecoding.malformed("an embedding with a non-numeric element", provider: provider)
-                }
-                values.append(value)
-            }
-            embeddings.append(Embedding(index: UInt32(index), values: values))
-        }
+        let (root, embeddings) = try ProviderDecoding.embeddings(
+            body, inputCount: inputCount, provider: provider, errorBody: { UpstreamErrorBody($0) }
+        ) { Array($0["embeddings"].elements) }
         return EmbedResponse(
             embeddings: embeddings, model: root["model"].string ?? fallbackModel, provider: provider,
             usage: root["prompt_eval_count"].uint64.map { Usage(inputTokens: UInt32(clamping: $0), source: .provider) }
@@ -86,7 +61,7 @@ package enum OllamaResponseDecoding {
 /// Ollama sent), then on the `"done": true` object `.finished` and `.usage`. An object with
 /// an `error` is the mapped error (Ollama's mid-stream failures). Tool calls without an id
 /// get `ollama_call_<n>`, `n` being the call's position in the response.
-struct OllamaResponseReader: Sendable {
+struct OllamaResponseReader: ResponseObjectReading {
     let provider: String
     private var started = false
     private var calls: UInt32 = 0

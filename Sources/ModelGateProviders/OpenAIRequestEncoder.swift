@@ -230,18 +230,10 @@ package struct OpenAIRequestEncoder: Sendable {
     // MARK: Tools and formats
 
     private func writeTool(_ tool: ToolDefinition, into writer: inout JSONWriter) throws(GatewayError) {
-        guard !tool.name.isEmpty else { throw GatewayError.invalidRequest("a tool has no name") }
-        let parameters = try tool.parametersJSON.isEmpty
-            ? nil : JSONFragment.object(validating: tool.parametersJSON, what: "parameters of tool \"\(tool.name)\"")
         writer.beginObject()
         writer.member("type", string: "function")
         writer.key("function")
-        writer.beginObject()
-        writer.member("name", string: tool.name)
-        if !tool.description.isEmpty { writer.member("description", string: tool.description) }
-        if let parameters { writer.member("parameters", fragment: parameters) }
-        if tool.strict { writer.member("strict", bool: true) }
-        writer.endObject()
+        try tool.writeDeclaration(into: &writer, strict: tool.strict)
         writer.endObject()
     }
 
@@ -300,15 +292,7 @@ package struct OpenAIRequestEncoder: Sendable {
 
     /// The body of `POST /embeddings`, asking for float vectors.
     package func embeddingsBody(_ request: EmbedRequest, model: String) throws(GatewayError) -> [UInt8] {
-        guard !request.inputs.isEmpty else { throw GatewayError.invalidRequest("embeddings need at least one input") }
-        guard request.inputType.isEmpty else { throw GatewayError.unsupported("input_type", provider: provider) }
-        var writer = JSONWriter(reservingCapacity: 128 + request.inputs.reduce(0) { $0 + $1.utf8.count + 3 })
-        writer.beginObject()
-        writer.member("model", string: model)
-        writer.key("input")
-        writer.beginArray()
-        for input in request.inputs { writer.string(input) }
-        writer.endArray()
+        var writer = try request.beginBody(model: model, provider: provider)
         writer.member("encoding_format", string: "float")
         if let dimensions = request.dimensions { writer.member("dimensions", uint: UInt64(dimensions)) }
         if !request.user.isEmpty { writer.member("user", string: request.user) }

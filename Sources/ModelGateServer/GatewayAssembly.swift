@@ -87,20 +87,11 @@ package enum GatewayAssembly {
                 result[provider.name] = OpenAIProvider(configuration: configuration, client: client)
             case .gemini:
                 let configuration = GeminiProviderConfiguration(
-                    name: provider.name, baseURL: provider.baseURL, apiVersion: provider.apiVersion ?? "v1beta",
-                    apiKey: provider.apiKey,
-                    extraHeaders: provider.headers.sorted { $0.key < $1.key }.map { HTTPHeader($0.key, $0.value) },
-                    timeouts: upstreamTimeouts(provider.timeouts),
-                    httpVersion: provider.http2PriorKnowledge ? .http2PriorKnowledge : .automatic,
-                    unixSocketPath: provider.unixSocket, includeThoughts: provider.includeThoughts)
+                    endpoint: endpoint(provider), apiVersion: provider.apiVersion ?? "v1beta",
+                    includeThoughts: provider.includeThoughts)
                 result[provider.name] = GeminiProvider(configuration: configuration, client: client)
             case .ollama:
-                let configuration = OllamaProviderConfiguration(
-                    name: provider.name, baseURL: provider.baseURL, apiKey: provider.apiKey,
-                    extraHeaders: provider.headers.sorted { $0.key < $1.key }.map { HTTPHeader($0.key, $0.value) },
-                    timeouts: upstreamTimeouts(provider.timeouts),
-                    httpVersion: provider.http2PriorKnowledge ? .http2PriorKnowledge : .automatic,
-                    unixSocketPath: provider.unixSocket, keepAlive: provider.keepAlive)
+                let configuration = OllamaProviderConfiguration(endpoint: endpoint(provider), keepAlive: provider.keepAlive)
                 result[provider.name] = OllamaProvider(configuration: configuration, client: client)
             case .mock:
                 break
@@ -109,12 +100,20 @@ package enum GatewayAssembly {
         return result
     }
 
-    /// The configured timeouts as the upstream client takes them; 0 means no limit.
-    private static func upstreamTimeouts(_ timeouts: GatewayConfig.Timeouts) -> UpstreamTimeouts {
-        UpstreamTimeouts(
-            connect: .milliseconds(timeouts.connectMilliseconds),
-            firstByte: timeouts.firstByteMilliseconds > 0 ? .milliseconds(timeouts.firstByteMilliseconds) : nil,
-            idle: timeouts.idleMilliseconds > 0 ? .milliseconds(timeouts.idleMilliseconds) : nil,
-            total: timeouts.totalMilliseconds > 0 ? .milliseconds(timeouts.totalMilliseconds) : nil)
+    /// Where and how `provider` is reached, for the adapters configured by a ``ProviderEndpoint``.
+    private static func endpoint(_ provider: GatewayConfig.Provider) -> ProviderEndpoint {
+        let timeouts = provider.timeouts
+        return ProviderEndpoint(
+            name: provider.name,
+            baseURL: provider.baseURL,
+            apiKey: provider.apiKey,
+            extraHeaders: provider.headers.sorted { $0.key < $1.key }.map { HTTPHeader($0.key, $0.value) },
+            timeouts: UpstreamTimeouts(
+                connect: .milliseconds(timeouts.connectMilliseconds),
+                firstByte: timeouts.firstByteMilliseconds > 0 ? .milliseconds(timeouts.firstByteMilliseconds) : nil,
+                idle: timeouts.idleMilliseconds > 0 ? .milliseconds(timeouts.idleMilliseconds) : nil,
+                total: timeouts.totalMilliseconds > 0 ? .milliseconds(timeouts.totalMilliseconds) : nil),
+            httpVersion: provider.http2PriorKnowledge ? .http2PriorKnowledge : .automatic,
+            unixSocketPath: provider.unixSocket)
     }
 }

@@ -1,30 +1,16 @@
 @testable import ModelGateConfig
 import Testing
 
+/// Uses `load` and `failure` of ConfigLoaderTests.swift (`TEST_KEY` is "sk-secret").
 @Suite("Configuration: gemini and ollama providers")
 struct GeminiOllamaConfigTests {
-    private let loader = ConfigLoader { name in name == "GEMINI_KEY" ? "AIza-test-key" : nil }
-
-    private func load(_ yaml: String) throws(ConfigError) -> GatewayConfig {
-        try loader.load(yaml: yaml, file: "test.yaml")
-    }
-
-    private func failure(_ yaml: String) -> String {
-        do {
-            _ = try load(yaml)
-            return "no error"
-        } catch {
-            return error.description
-        }
-    }
-
     @Test func kindsWithTheirOptionsAndDefaultAddresses() throws {
         let config = try load(
             """
             providers:
               google:
                 kind: gemini
-                api_key_env: GEMINI_KEY
+                api_key_env: TEST_KEY
                 api_version: v1alpha
                 include_thoughts: true
               vertex-proxy:
@@ -41,7 +27,7 @@ struct GeminiOllamaConfigTests {
         #expect(config.providers.map(\.kind) == [.gemini, .gemini, .ollama])
         let google = config.providers[0]
         #expect(google.baseURL == "https://generativelanguage.googleapis.com")
-        #expect(google.apiKey == "AIza-test-key" && google.apiVersion == "v1alpha" && google.includeThoughts)
+        #expect(google.apiKey == "sk-secret" && google.apiVersion == "v1alpha" && google.includeThoughts)
         #expect(config.providers[1].baseURL == "http://127.0.0.1:8080" && config.providers[1].apiVersion == nil)
         let local = config.providers[2]
         #expect(local.baseURL == "http://localhost:11434")

@@ -11,8 +11,9 @@ struct GeminiProviderTests {
     private func provider(_ client: FakeUpstreamClient, maxUnaryResponseBytes: Int = 1 << 20) -> GeminiProvider {
         GeminiProvider(
             configuration: GeminiProviderConfiguration(
-                name: "gemini", baseURL: "http://127.0.0.1:9/", apiKey: Self.apiKey, extraHeaders: [HTTPHeader("X-Extra", "1")],
-                maxUnaryResponseBytes: maxUnaryResponseBytes),
+                endpoint: ProviderEndpoint(
+                    name: "gemini", baseURL: "http://127.0.0.1:9/", apiKey: Self.apiKey, extraHeaders: [HTTPHeader("X-Extra", "1")],
+                    maxUnaryResponseBytes: maxUnaryResponseBytes)),
             client: client)
     }
 

@@ -5,7 +5,9 @@ import Testing
 @Suite("Gemini request encoder")
 struct GeminiRequestEncoderTests {
     private func encoder(includeThoughts: Bool = false) -> GeminiRequestEncoder {
-        GeminiRequestEncoder(configuration: GeminiProviderConfiguration(name: "gemini", includeThoughts: includeThoughts))
+        GeminiRequestEncoder(configuration: GeminiProviderConfiguration(
+                endpoint: ProviderEndpoint(name: "gemini", baseURL: GeminiProviderConfiguration.defaultBaseURL),
+                includeThoughts: includeThoughts))
     }
 
     private func chat(_ request: ChatRequest, includeThoughts: Bool = false) throws(GatewayError) -> String {

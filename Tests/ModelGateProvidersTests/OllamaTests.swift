@@ -159,7 +159,8 @@ struct OllamaStreamDecoderTests {
 @Suite("Ollama request encoder")
 struct OllamaRequestEncoderTests {
     private func encoder(keepAlive: String? = nil) -> OllamaRequestEncoder {
-        OllamaRequestEncoder(configuration: OllamaProviderConfiguration(name: "ollama", keepAlive: keepAlive))
+        OllamaRequestEncoder(configuration: OllamaProviderConfiguration(
+                endpoint: ProviderEndpoint(name: "ollama", baseURL: OllamaProviderConfiguration.defaultBaseURL), keepAlive: keepAlive))
     }
 
     private func chat(_ request: ChatRequest, stream: Bool = true, keepAlive: String? = nil) throws(GatewayError) -> String {
@@ -279,7 +280,8 @@ struct OllamaProviderTests {
     private func provider(_ client: FakeUpstreamClient, apiKey: String? = nil) -> OllamaProvider {
         OllamaProvider(
             configuration: OllamaProviderConfiguration(
-                name: "ollama", baseURL: "http://127.0.0.1:11434/", apiKey: apiKey, unixSocketPath: "/run/ollama.sock"),
+                endpoint: ProviderEndpoint(
+                    name: "ollama", baseURL: "http://127.0.0.1:11434/", apiKey: apiKey, unixSocketPath: "/run/ollama.sock")),
             client: client)
     }
 

@@ -165,36 +165,20 @@ struct GeminiTests {
 
     @Test(
         "upstream failures map to the documented status; none is OK",
-        arguments: [
-            ("status=429;retry_after=3", StatusCode.resourceExhausted, ErrorKind.rateLimited, false),
+        arguments: ProviderSetup.streamFaults + [
+            ("status=429;retry_after=3", .resourceExhausted, .rateLimited, false),
             ("status=503", .unavailable, .upstreamUnavailable, false),
             ("status=403", .permissionDenied, .upstreamPermission, false),
-            ("tokens=20;reset_after=3", .unavailable, .upstreamTruncated, true),
-            ("tokens=20;stall_after=3", .unavailable, .upstreamTimeout, true),
-            ("tokens=20;no_done", .unavailable, .upstreamTruncated, true),
-            ("tokens=20;malformed_after=3", .internal, .upstreamMalformed, true),
             ("tokens=20;error_event_after=3;error_type=RESOURCE_EXHAUSTED", .resourceExhausted, .rateLimited, true),
         ])
     func upstreamFailures(scenario: String, code: StatusCode, kind: ErrorKind, partial: Bool) async throws {
         let setup = try setup(["gem": scenario], idleTimeoutMilliseconds: 400)
         defer { setup.stop() }
-        let client = try await setup.gateway.connect()
-        let (chunks, error) = await collect(try await client.chatStream(userMessage("x", model: "gem")))
-        let failure = try #require(error, "\(scenario) must not end OK")
-        #expect(failure.code == code, "\(scenario): \(failure)")
-        #expect(failure.detail.kind == kind, "\(scenario): \(failure.detail)")
-        #expect(failure.detail.provider == "up")
-        let final = try #require(chunks.last)
-        #expect(final.isFinal && final.finishReason == .error)
-        if partial {
-            #expect(chunks.count > 1, "output was relayed before the failure")
-            #expect(failure.detail.retryable == false)
-        }
+        let failure = try await setup.streamFailure(model: "gem", scenario: scenario, code: code, kind: kind, partial: partial)
         if scenario.hasPrefix("status=429") {
             // Google names the delay in the body's RetryInfo.
             #expect(failure.detail.retryAfterMilliseconds == 3000 && failure.detail.retryable)
         }
-        await client.close()
     }
 
     @Test("CANCEL mid-stream drops the upstream connection")
@@ -203,17 +187,11 @@ struct GeminiTests {
         defer { setup.stop() }
         let client = try await setup.gateway.connect()
         let stream = try await client.chatStream(userMessage("long", model: "gem-slow"), options: CallOptions(requestID: "g-cancel"))
-        var received = 0
-        var thrown: GatewayError?
-        do {
-            for try await _ in stream {
-                received += 1
-                if received == 5 { stream.call.cancel() }
-            }
-        } catch let error as GatewayError {
-            thrown = error
-        }
-        #expect(thrown?.code == .cancelled)
+        var chunks = stream.makeAsyncIterator()
+        for _ in 0..<5 { _ = try await chunks.next() }
+        stream.call.cancel()
+        let error = await #expect(throws: GatewayError.self) { while try await chunks.next() != nil {} }
+        #expect(error?.code == .cancelled)
         #expect(try setup.upstream.waitForOutcome(requestID: "g-cancel", "client_closed")?.outcome == "client_closed")
         await client.close()
     }

@@ -135,32 +135,22 @@ struct OllamaTests {
 
     @Test(
         "upstream failures map to the documented status; none is OK",
-        arguments: [
-            ("status=404", StatusCode.notFound, ErrorKind.upstreamNotFound, false),
+        arguments: ProviderSetup.streamFaults + [
+            ("status=404", .notFound, .upstreamNotFound, false),
             ("status=429;retry_after=2", .resourceExhausted, .rateLimited, false),
             ("status=500", .unavailable, .upstreamUnavailable, false),
-            ("tokens=20;reset_after=3", .unavailable, .upstreamTruncated, true),
-            ("tokens=20;stall_after=3", .unavailable, .upstreamTimeout, true),
-            ("tokens=20;no_done", .unavailable, .upstreamTruncated, true),
-            ("tokens=20;malformed_after=3", .internal, .upstreamMalformed, true),
             ("tokens=20;error_event_after=3", .unavailable, .upstreamUnavailable, true),
         ])
     func upstreamFailures(scenario: String, code: StatusCode, kind: ErrorKind, partial: Bool) async throws {
         let setup = try setup(["llama": scenario], idle: 400)
         defer { setup.stop() }
-        let client = try await setup.gateway.connect()
-        let (chunks, error) = await collect(try await client.chatStream(userMessage("x", model: "llama")))
-        let failure = try #require(error, "\(scenario) must not end OK")
-        #expect(failure.code == code, "\(scenario): \(failure)")
-        #expect(failure.detail.kind == kind, "\(scenario): \(failure.detail)")
-        #expect(failure.detail.provider == "up")
-        #expect(chunks.last?.isFinal == true && chunks.last?.finishReason == .error)
-        if partial {
-            #expect(chunks.count > 1, "output was relayed before the failure")
-            #expect(failure.detail.retryable == false)
-        } else {
+        let failure = try await setup.streamFailure(model: "llama", scenario: scenario, code: code, kind: kind, partial: partial)
+        if !partial {
+            // The unary call maps the same failure the same way.
+            let client = try await setup.gateway.connect()
             let unary = await #expect(throws: GatewayError.self) { _ = try await client.chat(userMessage("x", model: "llama")) }
             #expect(unary?.code == code)
+            await client.close()
         }
         if scenario.hasPrefix("status=429") {
             #expect(failure.detail.retryAfterMilliseconds == 2000)
@@ -168,7 +158,6 @@ struct OllamaTests {
         if scenario == "status=404" {
             #expect(failure.detail.upstreamMessage == #"model "status=404" not found, try pulling it first"#)
         }
-        await client.close()
     }
 
     @Test("client disconnect mid-stream and a deadline before the first byte drop the upstream")

@@ -1,5 +1,7 @@
 import Foundation
+import ModelGateCore
 import ModelGateTestSupport
+import Testing
 
 /// A real gateway with one provider of `kind` pointed at a real fake upstream, for the
 /// end-to-end tests of the adapters beyond OpenAI. Each chat model's upstream model is a
@@ -35,5 +37,39 @@ struct ProviderSetup {
     func stop() {
         gateway.stop()
         upstream.stop()
+    }
+}
+
+extension ProviderSetup {
+    /// Stream faults every fake wire format injects the same way (`idle_ms: 400` makes the
+    /// stall a timeout), and what each must become: none is OK, and output came first.
+    static let streamFaults: [(String, StatusCode, ErrorKind, Bool)] = [
+        ("tokens=20;reset_after=3", .unavailable, .upstreamTruncated, true),
+        ("tokens=20;stall_after=3", .unavailable, .upstreamTimeout, true),
+        ("tokens=20;no_done", .unavailable, .upstreamTruncated, true),
+        ("tokens=20;malformed_after=3", .internal, .upstreamMalformed, true),
+    ]
+
+    /// Streams from `model` (scenario `scenario`) and checks the call fails with `code` and
+    /// `kind`, from this provider, ending with a final chunk whose finish reason is error;
+    /// when output was relayed first (`partial`), the error must not be retryable. Returns
+    /// the error for further checks.
+    func streamFailure(
+        model: String, scenario: String, code: StatusCode, kind: ErrorKind, partial: Bool,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> GatewayError {
+        let client = try await gateway.connect()
+        let (chunks, error) = await collect(try await client.chatStream(userMessage("x", model: model)))
+        await client.close()
+        let failure = try #require(error, "\(scenario) must not end OK", sourceLocation: sourceLocation)
+        #expect(failure.code == code, "\(scenario): \(failure)", sourceLocation: sourceLocation)
+        #expect(failure.detail.kind == kind, "\(scenario): \(failure.detail)", sourceLocation: sourceLocation)
+        #expect(failure.detail.provider == Self.providerName, sourceLocation: sourceLocation)
+        #expect(chunks.last?.isFinal == true && chunks.last?.finishReason == .error, sourceLocation: sourceLocation)
+        if partial {
+            #expect(chunks.count > 1, "\(scenario): output was relayed before the failure", sourceLocation: sourceLocation)
+            #expect(failure.detail.retryable == false, "retrying would repeat delivered output", sourceLocation: sourceLocation)
+        }
+        return failure
     }
 }

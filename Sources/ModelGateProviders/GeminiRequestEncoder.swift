@@ -145,13 +145,13 @@ package struct GeminiRequestEncoder: Sendable {
             throw GatewayError.unsupported("message names", provider: provider)
         }
         var parts: [Part] = []
+        // OpenAI style: a tool message's text is the result of the call it names.
+        var toolText: String?
         for part in message.parts {
             switch part {
             case .text(let text):
                 if message.role == .tool {
-                    // OpenAI style: the message is the result of the call it names.
-                    let result = ToolResult(toolCallID: message.toolCallID, content: text)
-                    parts.append(try functionResponse(result, fallbackName: message.name, position: position, callNames))
+                    toolText = (toolText ?? "") + text
                 } else {
                     parts.append(.text(text))
                 }
@@ -179,6 +179,10 @@ package struct GeminiRequestEncoder: Sendable {
                 }
                 parts.append(try functionResponse(result, fallbackName: message.name, position: position, callNames))
             }
+        }
+        if message.role == .tool, toolText != nil || parts.isEmpty {
+            let result = ToolResult(toolCallID: message.toolCallID, content: toolText ?? "")
+            parts.append(try functionResponse(result, fallbackName: message.name, position: position, callNames))
         }
         guard !parts.isEmpty else { throw GatewayError.invalidRequest("message \(position) has no content") }
         return Turn(role: message.role == .assistant ? "model" : "user", parts: parts)

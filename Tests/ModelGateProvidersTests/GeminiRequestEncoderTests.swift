@@ -148,10 +148,14 @@ struct GeminiRequestEncoderTests {
 
     @Test func toolMessageNamesTheFunctionWhenNoCallIsKnown() throws {
         let body = try chat(
-            ChatRequest(model: "m", messages: [ChatMessage(role: .tool, parts: [.text("42")], name: "answer", toolCallID: "c9")]))
+            ChatRequest(
+                model: "m", messages: [ChatMessage(role: .tool, parts: [.text("4"), .text("2")], name: "answer", toolCallID: "c9")]))
         #expect(
             body
                 == #"{"contents":[{"role":"user","parts":[{"functionResponse":{"id":"c9","name":"answer","response":{"output":"42"}}}]}]}"#)
+        let empty = try chat(ChatRequest(model: "m", messages: [ChatMessage(role: .tool, parts: [], name: "answer")]))
+        #expect(
+            empty == #"{"contents":[{"role":"user","parts":[{"functionResponse":{"name":"answer","response":{"output":""}}}]}]}"#)
     }
 
     @Test func modelNamesInPathsAreEncoded() {

@@ -206,19 +206,22 @@ private struct Parser {
         }
         let keys = [
             "kind", "base_url", "api_key_env", "http2_prior_knowledge", "timeouts", "headers", "unix_socket",
-            "accepts_top_k", "include_stream_usage", "max_tokens_field",
+            "accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive",
         ]
         var kind: GatewayConfig.ProviderKind?
         var provider = GatewayConfig.Provider(
             name: name, kind: .openai, baseURL: "", apiKey: nil, apiKeyEnvironmentVariable: nil,
             http2PriorKnowledge: false, timeouts: GatewayConfig.Timeouts(), headers: [:])
         var baseURLNode: ConfigNode?
+        var given: [(key: String, node: ConfigNode)] = []
         for (key, value) in try mapping(node, allowed: keys) {
+            given.append((key, value))
             switch key {
             case "kind":
                 let raw = try string(value)
                 guard let parsed = GatewayConfig.ProviderKind(rawValue: raw), parsed != .mock else {
-                    throw error(value, "unknown provider kind \"\(raw)\" (expected: openai)")
+                    let known = GatewayConfig.ProviderKind.allCases.filter { $0 != .mock }.map(\.rawValue)
+                    throw error(value, "unknown provider kind \"\(raw)\" (expected: \(known.joined(separator: ", ")))")
                 }
                 kind = parsed
             case "base_url":
@@ -255,15 +258,40 @@ private struct Parser {
                     throw error(value, "expected max_tokens or max_completion_tokens")
                 }
                 provider.maxTokensField = field
+            case "api_version":
+                provider.apiVersion = try nonEmptyString(value)
+                guard provider.apiVersion?.utf8.allSatisfy({ $0 > 0x20 && $0 != UInt8(ascii: "/") && $0 < 0x7F }) == true
+                else { throw error(value, "must be one path segment, such as v1beta") }
+            case "include_thoughts":
+                provider.includeThoughts = try bool(value)
+            case "keep_alive":
+                provider.keepAlive = try nonEmptyString(value)
             default:
                 break
             }
         }
         guard let kind else { throw error(node, "missing key \"kind\"") }
         provider.kind = kind
-        guard baseURLNode != nil else { throw error(node, "missing key \"base_url\"") }
+        for (key, value) in given where Self.keysNotFor[kind]?.contains(key) == true {
+            throw error(value, "does not apply to providers of kind \(kind.rawValue)")
+        }
+        if baseURLNode == nil {
+            // Gemini and Ollama have well-known addresses; other kinds must say.
+            switch kind {
+            case .gemini: provider.baseURL = "https://generativelanguage.googleapis.com"
+            case .ollama: provider.baseURL = "http://localhost:11434"
+            default: throw error(node, "missing key \"base_url\"")
+            }
+        }
         return provider
     }
+
+    /// Keys a provider kind rejects instead of silently ignoring: another kind's options.
+    private static let keysNotFor: [GatewayConfig.ProviderKind: Set<String>] = [
+        .openai: ["api_version", "include_thoughts", "keep_alive"],
+        .gemini: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "keep_alive"],
+        .ollama: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts"],
+    ]
 
     private func timeouts(_ node: ConfigNode) throws(ConfigError) -> GatewayConfig.Timeouts {
         var timeouts = GatewayConfig.Timeouts()

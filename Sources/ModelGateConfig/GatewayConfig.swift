@@ -21,6 +21,8 @@ package struct GatewayConfig: Sendable, Hashable {
     package enum ProviderKind: String, Sendable, Hashable, CaseIterable {
         case openai
         case mock
+        case gemini
+        case ollama
     }
 
     package struct Timeouts: Sendable, Hashable {
@@ -49,6 +51,12 @@ package struct GatewayConfig: Sendable, Hashable {
         package var includeStreamUsage = true
         /// `max_tokens` or `max_completion_tokens`; nil lets the adapter pick by host.
         package var maxTokensField: String?
+        /// Gemini: the API version path segment (`v1beta` when nil).
+        package var apiVersion: String?
+        /// Gemini: ask thinking models for thought summaries.
+        package var includeThoughts = false
+        /// Ollama: `keep_alive`, how long the model stays loaded (nil: the server's default).
+        package var keepAlive: String?
     }
 
     package struct Pricing: Sendable, Hashable {

@@ -4,6 +4,8 @@ import NIOCore
 struct RequestFields: Sendable, Equatable {
     var model: String?
     var stream = false
+    /// Whether the body has a `stream` member at all (Ollama streams unless told not to).
+    var streamGiven = false
     var includeUsage = false
     /// Words in the chat messages' text (`content` strings and `text` parts): the prompt token count.
     var promptWords = 0
@@ -54,6 +56,7 @@ struct RequestScanner {
             case "model":
                 if let string = try scanner.stringValueOrSkip() { fields.model = string }
             case "stream":
+                fields.streamGiven = true
                 if let flag = try scanner.boolValueOrSkip() { fields.stream = flag }
             case "stream_options":
                 try scanner.objectOrSkip { scanner, key in
@@ -71,6 +74,16 @@ struct RequestScanner {
                 fields.dimensions = try scanner.integerValueOrSkip()
             case "encoding_format":
                 fields.base64Encoding = try scanner.stringValueOrSkip() == "base64"
+            case "contents":  // Gemini generateContent
+                fields.promptWords += try scanner.countGeminiContentsWords()
+            case "systemInstruction":  // Gemini
+                fields.promptWords += try scanner.countGeminiPartsWords()
+            case "content":  // Gemini embedContent: one input
+                fields.inputs = [try scanner.countGeminiPartsWords()]
+            case "requests":  // Gemini batchEmbedContents: one input per request
+                fields.inputs = try scanner.scanGeminiEmbedRequests(dimensions: &fields.dimensions)
+            case "outputDimensionality":  // Gemini embedContent
+                fields.dimensions = try scanner.integerValueOrSkip()
             default:
                 try scanner.skipValue()
             }
@@ -174,22 +187,80 @@ struct RequestScanner {
                 case UInt8(ascii: "\""):
                     words += try scanner.stringWords()
                 case UInt8(ascii: "["):
-                    // Content parts: count the `text` of each.
-                    try scanner.forEachElement { scanner in
-                        try scanner.objectOrSkip { scanner, key in
-                            if key == "text", scanner.peek() == UInt8(ascii: "\"") {
-                                words += try scanner.stringWords()
-                            } else {
-                                try scanner.skipValue()
-                            }
-                        }
-                    }
+                    words += try scanner.countTextPartsWords()
                 default:
                     try scanner.skipValue()
                 }
             }
         }
         return words
+    }
+
+    /// An array of content parts (OpenAI's, Gemini's): the words of each one's `text`.
+    private mutating func countTextPartsWords() throws -> Int {
+        var words = 0
+        try self.forEachElement { scanner in
+            try scanner.objectOrSkip { scanner, key in
+                if key == "text", scanner.peek() == UInt8(ascii: "\"") {
+                    words += try scanner.stringWords()
+                } else {
+                    try scanner.skipValue()
+                }
+            }
+        }
+        return words
+    }
+
+    /// Gemini `contents`: turns whose `parts` have `text`.
+    private mutating func countGeminiContentsWords() throws -> Int {
+        guard self.peek() == UInt8(ascii: "[") else {
+            try self.skipValue()
+            return 0
+        }
+        var words = 0
+        try self.forEachElement { scanner in
+            words += try scanner.countGeminiPartsWords()
+        }
+        return words
+    }
+
+    /// A Gemini `Content` (`{"role", "parts": [{"text"}, …]}`): the words of its text parts.
+    private mutating func countGeminiPartsWords() throws -> Int {
+        var words = 0
+        try self.objectOrSkip { scanner, key in
+            if key == "parts", scanner.peek() == UInt8(ascii: "[") {
+                words += try scanner.countTextPartsWords()
+            } else {
+                try scanner.skipValue()
+            }
+        }
+        return words
+    }
+
+    /// Gemini `batchEmbedContents` `requests`: each one's words; the first
+    /// `outputDimensionality` found is the dimensions.
+    private mutating func scanGeminiEmbedRequests(dimensions: inout Int?) throws -> [Int] {
+        guard self.peek() == UInt8(ascii: "[") else {
+            try self.skipValue()
+            return []
+        }
+        var inputs: [Int] = []
+        try self.forEachElement { scanner in
+            var words = 0
+            try scanner.objectOrSkip { scanner, key in
+                switch key {
+                case "content":
+                    words = try scanner.countGeminiPartsWords()
+                case "outputDimensionality":
+                    let value = try scanner.integerValueOrSkip()
+                    if dimensions == nil { dimensions = value }
+                default:
+                    try scanner.skipValue()
+                }
+            }
+            inputs.append(words)
+        }
+        return inputs
     }
 
     /// `input` is a string, an array of strings, a token array, or an array of token arrays.

@@ -48,11 +48,14 @@ final class ServerCore: Sendable {
         let scan = body.map { RequestScanner.scan($0) } ?? .success(RequestFields())
         let fields = (try? scan.get()) ?? RequestFields()
         let headerScenario = head.headers.first(name: "x-fake-scenario")
-        let scenarioText = headerScenario ?? fields.model ?? Self.modelFromPath(path)
+        // Gemini and Ollama endpoints (ProviderRoutes.swift); Gemini's model is in the path.
+        let route = ProviderRoute(path: path, uri: head.uri)
+        let pathScenario = route?.modelInPath == true ? Self.modelFromPath(path) : nil
+        let scenarioText = headerScenario ?? pathScenario ?? fields.model ?? Self.modelFromPath(path)
         let seq = self.log.begin(
             method: head.method.rawValue, path: head.uri, headers: head.headers, body: body,
             requestID: head.headers.first(name: "x-request-id"), model: fields.model, scenario: scenarioText,
-            stream: fields.stream)
+            stream: route?.streams(fields) ?? fields.stream)
 
         var baseHead = ResponseHead()
         baseHead.requestSeq = seq
@@ -123,6 +126,14 @@ final class ServerCore: Sendable {
         // Unary answers have no tokens to count a fault by: a reset happens before the head, a
         // stall right after it.
         preamble.resetBeforeHeaders = scenario.resetAfter != nil
+
+        if let route {
+            return self.plan(
+                route,
+                RouteContext(
+                    seq: seq, method: head.method.rawValue, path: path, baseHead: baseHead, preamble: preamble,
+                    scenario: scenario, scan: scan, streamFraming: streamFraming, allocator: allocator))
+        }
 
         if let status = scenario.status {
             var errorHead = baseHead

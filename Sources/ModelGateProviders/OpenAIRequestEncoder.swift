@@ -230,18 +230,10 @@ package struct OpenAIRequestEncoder: Sendable {
     // MARK: Tools and formats
 
     private func writeTool(_ tool: ToolDefinition, into writer: inout JSONWriter) throws(GatewayError) {
-        guard !tool.name.isEmpty else { throw GatewayError.invalidRequest("a tool has no name") }
-        let parameters = try tool.parametersJSON.isEmpty
-            ? nil : objectFragment(tool.parametersJSON, what: "parameters of tool \"\(tool.name)\"")
         writer.beginObject()
         writer.member("type", string: "function")
         writer.key("function")
-        writer.beginObject()
-        writer.member("name", string: tool.name)
-        if !tool.description.isEmpty { writer.member("description", string: tool.description) }
-        if let parameters { writer.member("parameters", fragment: parameters) }
-        if tool.strict { writer.member("strict", bool: true) }
-        writer.endObject()
+        try tool.writeDeclaration(into: &writer, strict: tool.strict)
         writer.endObject()
     }
 
@@ -282,7 +274,7 @@ package struct OpenAIRequestEncoder: Sendable {
             guard !schemaJSON.isEmpty else {
                 throw GatewayError.invalidRequest("response format json_schema has no schema")
             }
-            let schema = try objectFragment(schemaJSON, what: "response format schema")
+            let schema = try JSONFragment.object(validating: schemaJSON, what: "response format schema")
             writer.key("response_format")
             writer.beginObject()
             writer.member("type", string: "json_schema")
@@ -296,30 +288,11 @@ package struct OpenAIRequestEncoder: Sendable {
         }
     }
 
-    private func objectFragment(_ text: String, what: String) throws(GatewayError) -> JSONFragment {
-        let fragment: JSONFragment
-        do {
-            fragment = try JSONFragment(validating: text)
-        } catch {
-            throw GatewayError.invalidRequest("\(what) is not valid JSON: \(error)")
-        }
-        guard fragment.kind == .object else { throw GatewayError.invalidRequest("\(what) is not a JSON object") }
-        return fragment
-    }
-
     // MARK: Embeddings
 
     /// The body of `POST /embeddings`, asking for float vectors.
     package func embeddingsBody(_ request: EmbedRequest, model: String) throws(GatewayError) -> [UInt8] {
-        guard !request.inputs.isEmpty else { throw GatewayError.invalidRequest("embeddings need at least one input") }
-        guard request.inputType.isEmpty else { throw GatewayError.unsupported("input_type", provider: provider) }
-        var writer = JSONWriter(reservingCapacity: 128 + request.inputs.reduce(0) { $0 + $1.utf8.count + 3 })
-        writer.beginObject()
-        writer.member("model", string: model)
-        writer.key("input")
-        writer.beginArray()
-        for input in request.inputs { writer.string(input) }
-        writer.endArray()
+        var writer = try request.beginBody(model: model, provider: provider)
         writer.member("encoding_format", string: "float")
         if let dimensions = request.dimensions { writer.member("dimensions", uint: UInt64(dimensions)) }
         if !request.user.isEmpty { writer.member("user", string: request.user) }

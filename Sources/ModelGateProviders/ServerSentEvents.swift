@@ -39,6 +39,17 @@ package struct ServerSentEventError: Error, Sendable, Hashable, CustomStringConv
     package var description: String { "server-sent event larger than \(limit) bytes" }
 }
 
+/// What ``ServerSentEventDecoder/nextItem()`` read.
+package enum ServerSentEventItem: Sendable, Hashable {
+    /// A dispatched event.
+    case event(ServerSentEvent)
+    /// A line that is neither a comment nor one of the fields SSE defines (`data`, `event`,
+    /// `id`, `retry`), without its line end. The format says to ignore such lines, and
+    /// ``ServerSentEventDecoder/next()`` does; Gemini sends mid-stream errors as bare JSON
+    /// lines, which only this shows.
+    case unknownLine([UInt8])
+}
+
 /// An incremental `text/event-stream` parser following the WHATWG HTML "event stream
 /// interpretation" rules.
 ///
@@ -56,7 +67,8 @@ package struct ServerSentEventError: Error, Sendable, Hashable, CustomStringConv
 ///   are one line end.
 /// - `data:` lines accumulate, joined with LF; one space after the colon is dropped; lines
 ///   starting with `:` are comments; `event:`, `id:` and `retry:` are honoured; other fields
-///   are ignored. A blank line dispatches the event; an event without data is not dispatched.
+///   are ignored (``nextItem()`` reports them as unknown lines). A blank line dispatches the
+///   event; an event without data is not dispatched.
 /// - A leading UTF-8 byte-order mark is skipped.
 /// - An event that is still open when the input ends is never dispatched (``hasPartialEvent``
 ///   tells that one was pending, so adapters can report truncation).
@@ -115,6 +127,19 @@ package struct ServerSentEventDecoder: Sendable {
     /// The next complete event, or nil when more input is needed.
     /// - Throws: ``ServerSentEventError`` when an event exceeds ``maxEventBytes``.
     package mutating func next() throws(ServerSentEventError) -> ServerSentEvent? {
+        // Without reporting, no unknown line is ever returned.
+        guard case .event(let event)? = try nextItem(reportingUnknownLines: false) else { return nil }
+        return event
+    }
+
+    /// The next complete event or unknown line (see ``ServerSentEventItem``), or nil when
+    /// more input is needed.
+    /// - Throws: ``ServerSentEventError`` when an event or line exceeds ``maxEventBytes``.
+    package mutating func nextItem() throws(ServerSentEventError) -> ServerSentEventItem? {
+        try nextItem(reportingUnknownLines: true)
+    }
+
+    private mutating func nextItem(reportingUnknownLines: Bool) throws(ServerSentEventError) -> ServerSentEventItem? {
         if !byteOrderMarkChecked {
             guard skipByteOrderMark() else { return nil }
         }
@@ -145,42 +170,17 @@ package struct ServerSentEventDecoder: Sendable {
                 }
             }
             scanIndex = readIndex
-            if let event = try processLine(lineStart..<lineEnd) {
-                return event
+            if let item = try processLine(lineStart..<lineEnd, reportingUnknownLines: reportingUnknownLines) {
+                return item
             }
         }
     }
 
     // MARK: Lines
 
-    /// The offset of the next CR or LF at or after `scanIndex`: sixteen bytes per step
-    /// (SIMD compares), then eight (SWAR) for the tail.
+    /// The offset of the next CR or LF at or after `scanIndex`.
     private func findLineEnd() -> Int? {
-        buffer.withUnsafeBufferPointer { bytes -> Int? in
-            guard let base = bytes.baseAddress else { return nil }
-            let raw = UnsafeRawPointer(base)
-            var index = scanIndex
-            let end = bytes.count
-            let lineFeeds = SIMD16<UInt8>(repeating: 0x0A)
-            let carriageReturns = SIMD16<UInt8>(repeating: 0x0D)
-            while index + 16 <= end {
-                let block = raw.loadUnaligned(fromByteOffset: index, as: SIMD16<UInt8>.self)
-                if any((block .== lineFeeds) .| (block .== carriageReturns)) { break }
-                index += 16
-            }
-            while index + 8 <= end {
-                let word = SWAR.load(raw, at: index)
-                let lineEnds = SWAR.bytes(word, equalTo: 0x0A) | SWAR.bytes(word, equalTo: 0x0D)
-                if lineEnds != 0 { return index + SWAR.firstFlaggedByte(lineEnds) }
-                index += 8
-            }
-            while index < end {
-                let byte = base[index]
-                if byte == 0x0A || byte == 0x0D { return index }
-                index += 1
-            }
-            return nil
-        }
+        LineEnds.first(in: buffer, from: scanIndex, orCarriageReturn: true)
     }
 
     /// The longest line accepted: a `data: ` line carrying a maximal event. Checking complete
@@ -188,8 +188,10 @@ package struct ServerSentEventDecoder: Sendable {
     /// input was split.
     private var maxLineBytes: Int { maxEventBytes + 6 }
 
-    private mutating func processLine(_ line: Range<Int>) throws(ServerSentEventError) -> ServerSentEvent? {
-        if line.isEmpty { return dispatch() }
+    private mutating func processLine(_ line: Range<Int>, reportingUnknownLines: Bool) throws(ServerSentEventError)
+        -> ServerSentEventItem?
+    {
+        if line.isEmpty { return dispatch().map { .event($0) } }
         guard line.count <= maxLineBytes else { throw ServerSentEventError(limit: maxEventBytes) }
         if buffer[line.lowerBound] == UInt8(ascii: ":") { return nil }  // comment
 
@@ -216,6 +218,8 @@ package struct ServerSentEventDecoder: Sendable {
             }
         } else if fieldName(name, is: "retry") {
             setReconnectionTime(value)
+        } else if reportingUnknownLines {
+            return .unknownLine(Array(buffer[line]))
         }
         return nil
     }

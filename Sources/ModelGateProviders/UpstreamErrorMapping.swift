@@ -11,12 +11,24 @@ package struct UpstreamErrorBody: Sendable, Hashable {
     package var code: String
     /// The numeric code, when the provider sent one (vLLM, Gemini put the HTTP status there).
     package var numericCode: Int?
+    /// The HTTP status the error stands for when the body says it more precisely than the
+    /// response status (Gemini answers a bad API key with 400 and the reason
+    /// `API_KEY_INVALID`, an authentication failure); it decides the classification, while
+    /// `upstream_status` stays the status received.
+    package var impliedStatus: Int?
+    /// A retry delay the body names (Gemini's `RetryInfo`); `Retry-After` headers win.
+    package var retryAfterMilliseconds: UInt32?
 
-    package init(message: String = "", type: String = "", code: String = "", numericCode: Int? = nil) {
+    package init(
+        message: String = "", type: String = "", code: String = "", numericCode: Int? = nil, impliedStatus: Int? = nil,
+        retryAfterMilliseconds: UInt32? = nil
+    ) {
         self.message = message
         self.type = type
         self.code = code
         self.numericCode = numericCode
+        self.impliedStatus = impliedStatus
+        self.retryAfterMilliseconds = retryAfterMilliseconds
     }
 
     /// Reads an error body. Understood shapes: `{"error":{"message","type","code",…}}`
@@ -70,11 +82,28 @@ package enum UpstreamErrorMapping {
         secrets: [String] = [],
         nowSecondsSinceEpoch: Int64 = HTTPDate.nowSecondsSinceEpoch()
     ) -> GatewayError {
-        let parsed = UpstreamErrorBody(parsing: body)
+        error(
+            status: status, headers: headers, parsedBody: UpstreamErrorBody(parsing: body), provider: provider,
+            secrets: secrets, nowSecondsSinceEpoch: nowSecondsSinceEpoch)
+    }
+
+    /// The error for a provider's HTTP error response whose body the adapter has already read
+    /// (for shapes ``UpstreamErrorBody/init(parsing:)`` does not know in full).
+    package static func error(
+        status: Int,
+        headers: HTTPHeaders,
+        parsedBody parsed: UpstreamErrorBody,
+        provider: String,
+        secrets: [String] = [],
+        nowSecondsSinceEpoch: Int64 = HTTPDate.nowSecondsSinceEpoch()
+    ) -> GatewayError {
         var error = classify(status: status, body: parsed, provider: provider, secrets: secrets)
         if error.detail.retryable {
             error.detail.retryAfterMilliseconds = retryAfterMilliseconds(
                 headers, nowSecondsSinceEpoch: nowSecondsSinceEpoch)
+            if error.detail.retryAfterMilliseconds == 0, let fromBody = parsed.retryAfterMilliseconds {
+                error.detail.retryAfterMilliseconds = fromBody
+            }
         }
         let described = error.detail.upstreamMessage.isEmpty ? "" : ": \(error.detail.upstreamMessage)"
         error.message = "provider \"\(provider)\" answered HTTP \(status)\(described)"
@@ -89,6 +118,9 @@ package enum UpstreamErrorMapping {
     ) -> GatewayError {
         var error = classify(status: inferredStatus(body), body: body, provider: provider, secrets: secrets)
         error.detail.upstreamStatus = UInt32(clamping: httpStatus)
+        if error.detail.retryable, let fromBody = body.retryAfterMilliseconds {
+            error.detail.retryAfterMilliseconds = fromBody
+        }
         let described = error.detail.upstreamMessage.isEmpty ? "" : ": \(error.detail.upstreamMessage)"
         error.message = "provider \"\(provider)\" reported an error mid-stream\(described)"
         return error
@@ -218,7 +250,7 @@ package enum UpstreamErrorMapping {
         let code: StatusCode
         var kind: ErrorKind
         let retryable: Bool
-        switch status {
+        switch body.impliedStatus ?? status {
         case 400, 413, 422:
             (code, kind, retryable) = (.invalidArgument, .invalidRequest, false)
         case 401:
@@ -273,13 +305,15 @@ package enum UpstreamErrorMapping {
     private static func isContextLengthError(_ body: UpstreamErrorBody) -> Bool {
         if matches(body, ["context_length_exceeded", "model_context_window_exceeded"]) { return true }
         let message = body.message.lowercased()
-        return ["context length", "context_length", "context window", "prompt is too long"].contains {
+        // Gemini: "The input token count (…) exceeds the maximum number of tokens allowed (…)".
+        return ["context length", "context_length", "context window", "prompt is too long", "maximum number of tokens"].contains {
             message.contains($0)
         }
     }
 
     /// The HTTP status an in-stream error stands for.
     private static func inferredStatus(_ body: UpstreamErrorBody) -> Int {
+        if let implied = body.impliedStatus { return implied }
         if let numeric = body.numericCode, (400...599).contains(numeric) { return numeric }
         for name in [body.code, body.type] {
             switch name.lowercased() {

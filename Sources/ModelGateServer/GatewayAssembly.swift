@@ -85,10 +85,35 @@ package enum GatewayAssembly {
                     acceptsTopK: provider.acceptsTopK,
                     maxTokensField: provider.maxTokensField.map { $0 == "max_tokens" ? .maxTokens : .maxCompletionTokens })
                 result[provider.name] = OpenAIProvider(configuration: configuration, client: client)
+            case .gemini:
+                let configuration = GeminiProviderConfiguration(
+                    endpoint: endpoint(provider), apiVersion: provider.apiVersion ?? "v1beta",
+                    includeThoughts: provider.includeThoughts)
+                result[provider.name] = GeminiProvider(configuration: configuration, client: client)
+            case .ollama:
+                let configuration = OllamaProviderConfiguration(endpoint: endpoint(provider), keepAlive: provider.keepAlive)
+                result[provider.name] = OllamaProvider(configuration: configuration, client: client)
             case .mock:
                 break
             }
         }
         return result
+    }
+
+    /// Where and how `provider` is reached, for the adapters configured by a ``ProviderEndpoint``.
+    private static func endpoint(_ provider: GatewayConfig.Provider) -> ProviderEndpoint {
+        let timeouts = provider.timeouts
+        return ProviderEndpoint(
+            name: provider.name,
+            baseURL: provider.baseURL,
+            apiKey: provider.apiKey,
+            extraHeaders: provider.headers.sorted { $0.key < $1.key }.map { HTTPHeader($0.key, $0.value) },
+            timeouts: UpstreamTimeouts(
+                connect: .milliseconds(timeouts.connectMilliseconds),
+                firstByte: timeouts.firstByteMilliseconds > 0 ? .milliseconds(timeouts.firstByteMilliseconds) : nil,
+                idle: timeouts.idleMilliseconds > 0 ? .milliseconds(timeouts.idleMilliseconds) : nil,
+                total: timeouts.totalMilliseconds > 0 ? .milliseconds(timeouts.totalMilliseconds) : nil),
+            httpVersion: provider.http2PriorKnowledge ? .http2PriorKnowledge : .automatic,
+            unixSocketPath: provider.unixSocket)
     }
 }

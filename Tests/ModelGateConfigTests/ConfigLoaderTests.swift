@@ -1,13 +1,13 @@
 @testable import ModelGateConfig
 import Testing
 
-private let loader = ConfigLoader { name in name == "TEST_KEY" ? "sk-secret" : nil }
+let loader = ConfigLoader { name in name == "TEST_KEY" ? "sk-secret" : nil }
 
-private func load(_ yaml: String) throws(ConfigError) -> GatewayConfig {
+func load(_ yaml: String) throws(ConfigError) -> GatewayConfig {
     try loader.load(yaml: yaml, file: "test.yaml")
 }
 
-private func failure(_ yaml: String) -> String {
+func failure(_ yaml: String) -> String {
     do {
         _ = try load(yaml)
         return "no error"

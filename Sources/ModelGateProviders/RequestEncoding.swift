@@ -1,0 +1,80 @@
+import ModelGateCore
+import ModelGateJSON
+
+extension JSONFragment {
+    /// Caller-supplied JSON (a tool's parameter schema, a response schema, a tool call's
+    /// arguments) that must be one JSON object before it is spliced into a request body.
+    /// - Parameter what: names the value in the error message.
+    /// - Throws: INVALID_ARGUMENT when `text` is not valid JSON or not an object.
+    static func object(validating text: String, what: String) throws(GatewayError) -> JSONFragment {
+        let fragment: JSONFragment
+        do {
+            fragment = try JSONFragment(validating: text)
+        } catch {
+            throw GatewayError.invalidRequest("\(what) is not valid JSON: \(error)")
+        }
+        guard fragment.kind == .object else { throw GatewayError.invalidRequest("\(what) is not a JSON object") }
+        return fragment
+    }
+}
+
+extension ToolCall {
+    /// The arguments of a tool call found in message `position` with `role`, for providers
+    /// that take them as a JSON object (Gemini, Ollama): the call must be in an assistant
+    /// message and name a function; empty arguments are `{}`.
+    func argumentsObject(role: Role, position: Int) throws(GatewayError) -> JSONFragment {
+        guard role == .assistant else {
+            throw GatewayError.invalidRequest("message \(position): tool calls belong in assistant messages")
+        }
+        guard !name.isEmpty else { throw GatewayError.invalidRequest("message \(position): a tool call has no name") }
+        return try JSONFragment.object(
+            validating: argumentsJSON.isEmpty ? "{}" : argumentsJSON,
+            what: "message \(position): arguments of tool call \"\(name)\"")
+    }
+}
+
+extension ToolDefinition {
+    /// Writes the function declaration `{"name", "description", "parameters"}` (OpenAI's and
+    /// Ollama's `function`, a Gemini `functionDeclarations` entry), the parameters checked to
+    /// be a JSON object; with `strict`, `"strict": true` too (OpenAI).
+    func writeDeclaration(into writer: inout JSONWriter, strict: Bool = false) throws(GatewayError) {
+        guard !name.isEmpty else { throw GatewayError.invalidRequest("a tool has no name") }
+        let parameters = try parametersJSON.isEmpty
+            ? nil : JSONFragment.object(validating: parametersJSON, what: "parameters of tool \"\(name)\"")
+        writer.beginObject()
+        writer.member("name", string: name)
+        if !description.isEmpty { writer.member("description", string: description) }
+        if let parameters { writer.member("parameters", fragment: parameters) }
+        if strict { writer.member("strict", bool: true) }
+        writer.endObject()
+    }
+}
+
+extension EmbedRequest {
+    /// Starts an embeddings body as OpenAI and Ollama spell it, `{"model": …, "input": […]`,
+    /// leaving the object open for the provider's own members.
+    /// - Throws: INVALID_ARGUMENT without inputs; UNSUPPORTED_FEATURE for an `input_type`,
+    ///   which neither takes.
+    func beginBody(model: String, provider: String) throws(GatewayError) -> JSONWriter {
+        guard !inputs.isEmpty else { throw GatewayError.invalidRequest("embeddings need at least one input") }
+        guard inputType.isEmpty else { throw GatewayError.unsupported("input_type", provider: provider) }
+        var writer = JSONWriter(reservingCapacity: 128 + inputs.reduce(0) { $0 + $1.utf8.count + 3 })
+        writer.beginObject()
+        writer.member("model", string: model)
+        writer.key("input")
+        writer.beginArray()
+        for input in inputs { writer.string(input) }
+        writer.endArray()
+        return writer
+    }
+}
+
+extension JSONWriter {
+    /// A member whose value is an array of strings (stop sequences and the like).
+    mutating func member(_ name: String, strings: [String]) {
+        key(name)
+        beginArray()
+        for string in strings { self.string(string) }
+        endArray()
+    }
+}

@@ -70,7 +70,22 @@ package enum UpstreamErrorMapping {
         secrets: [String] = [],
         nowSecondsSinceEpoch: Int64 = HTTPDate.nowSecondsSinceEpoch()
     ) -> GatewayError {
-        let parsed = UpstreamErrorBody(parsing: body)
+        error(
+            status: status, headers: headers, parsedBody: UpstreamErrorBody(parsing: body), provider: provider,
+            secrets: secrets, nowSecondsSinceEpoch: nowSecondsSinceEpoch)
+    }
+
+    /// The error for a provider's HTTP error response whose body the adapter has already read,
+    /// for providers that put part of the error elsewhere (Bedrock names the error type in the
+    /// `x-amzn-ErrorType` header).
+    package static func error(
+        status: Int,
+        headers: HTTPHeaders,
+        parsedBody parsed: UpstreamErrorBody,
+        provider: String,
+        secrets: [String] = [],
+        nowSecondsSinceEpoch: Int64 = HTTPDate.nowSecondsSinceEpoch()
+    ) -> GatewayError {
         var error = classify(status: status, body: parsed, provider: provider, secrets: secrets)
         if error.detail.retryable {
             error.detail.retryAfterMilliseconds = retryAfterMilliseconds(
@@ -82,12 +97,13 @@ package enum UpstreamErrorMapping {
     }
 
     /// The error for an error event inside a successful (HTTP 200) stream. Its status is
-    /// inferred from a numeric code in the HTTP range, else from the type or code name, else
-    /// taken as a server error (UNAVAILABLE, retryable).
+    /// `status` when the provider's event names one (Bedrock's exception types have a documented
+    /// HTTP status), else inferred from a numeric code in the HTTP range, else from the type or
+    /// code name, else taken as a server error (UNAVAILABLE, retryable).
     package static func streamError(
-        _ body: UpstreamErrorBody, provider: String, secrets: [String] = [], httpStatus: Int = 200
+        _ body: UpstreamErrorBody, provider: String, secrets: [String] = [], httpStatus: Int = 200, status: Int? = nil
     ) -> GatewayError {
-        var error = classify(status: inferredStatus(body), body: body, provider: provider, secrets: secrets)
+        var error = classify(status: status ?? inferredStatus(body), body: body, provider: provider, secrets: secrets)
         error.detail.upstreamStatus = UInt32(clamping: httpStatus)
         let described = error.detail.upstreamMessage.isEmpty ? "" : ": \(error.detail.upstreamMessage)"
         error.message = "provider \"\(provider)\" reported an error mid-stream\(described)"
@@ -273,7 +289,8 @@ package enum UpstreamErrorMapping {
     private static func isContextLengthError(_ body: UpstreamErrorBody) -> Bool {
         if matches(body, ["context_length_exceeded", "model_context_window_exceeded"]) { return true }
         let message = body.message.lowercased()
-        return ["context length", "context_length", "context window", "prompt is too long"].contains {
+        // Bedrock's ValidationException says "Input is too long for requested model".
+        return ["context length", "context_length", "context window", "prompt is too long", "input is too long"].contains {
             message.contains($0)
         }
     }

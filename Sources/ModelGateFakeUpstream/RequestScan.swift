@@ -11,6 +11,8 @@ struct RequestFields: Sendable, Equatable {
     var inputs: [Int]?
     var dimensions: Int?
     var base64Encoding = false
+    /// Bedrock Titan embeddings: words in `inputText`.
+    var inputTextWords: Int?
 }
 
 struct JSONScanError: Error, Equatable {
@@ -71,6 +73,12 @@ struct RequestScanner {
                 fields.dimensions = try scanner.integerValueOrSkip()
             case "encoding_format":
                 fields.base64Encoding = try scanner.stringValueOrSkip() == "base64"
+            case "inputText":
+                if scanner.peek() == UInt8(ascii: "\"") {
+                    fields.inputTextWords = try scanner.stringWords()
+                } else {
+                    try scanner.skipValue()
+                }
             default:
                 try scanner.skipValue()
             }

@@ -233,19 +233,22 @@ private struct Parser {
         }
         let keys = [
             "kind", "base_url", "api_key_env", "http2_prior_knowledge", "timeouts", "headers", "unix_socket",
-            "accepts_top_k", "include_stream_usage", "max_tokens_field",
+            "accepts_top_k", "include_stream_usage", "max_tokens_field", "region", "aws_access_key_id_env",
+            "aws_secret_access_key_env", "aws_session_token_env",
         ]
         var kind: GatewayConfig.ProviderKind?
         var provider = GatewayConfig.Provider(
             name: name, kind: .openai, baseURL: "", apiKey: nil, apiKeyEnvironmentVariable: nil,
             http2PriorKnowledge: false, timeouts: GatewayConfig.Timeouts(), headers: [:])
         var baseURLNode: ConfigNode?
+        var awsNodes: [String: ConfigNode] = [:]
         for (key, value) in try mapping(node, allowed: keys) {
             switch key {
             case "kind":
                 let raw = try string(value)
                 guard let parsed = GatewayConfig.ProviderKind(rawValue: raw), parsed != .mock else {
-                    throw error(value, "unknown provider kind \"\(raw)\" (expected: openai)")
+                    let kinds = GatewayConfig.ProviderKind.allCases.filter { $0 != .mock }.map(\.rawValue)
+                    throw error(value, "unknown provider kind \"\(raw)\" (expected: \(kinds.joined(separator: ", ")))")
                 }
                 kind = parsed
             case "base_url":
@@ -282,14 +285,51 @@ private struct Parser {
                     throw error(value, "expected max_tokens or max_completion_tokens")
                 }
                 provider.maxTokensField = field
+            case "region":
+                provider.region = try nonEmptyString(value)
+            case "aws_access_key_id_env", "aws_secret_access_key_env", "aws_session_token_env":
+                awsNodes[key] = value
             default:
                 break
             }
         }
         guard let kind else { throw error(node, "missing key \"kind\"") }
         provider.kind = kind
-        guard baseURLNode != nil else { throw error(node, "missing key \"base_url\"") }
+        if kind == .bedrock {
+            try bedrock(&provider, node, awsNodes: awsNodes)
+        } else if let (key, value) = awsNodes.first {
+            throw error(value, "\(key) applies only to providers of kind bedrock")
+        }
+        guard baseURLNode != nil || kind == .bedrock else { throw error(node, "missing key \"base_url\"") }
         return provider
+    }
+
+    /// Bedrock needs a region, and either an API key (`api_key_env`, sent as a bearer token)
+    /// or SigV4 credentials from the environment: `aws_access_key_id_env` and
+    /// `aws_secret_access_key_env` (default `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`) and
+    /// `aws_session_token_env` (default `AWS_SESSION_TOKEN`, used when set).
+    private func bedrock(
+        _ provider: inout GatewayConfig.Provider, _ node: ConfigNode, awsNodes: [String: ConfigNode]
+    ) throws(ConfigError) {
+        guard provider.region != nil else { throw error(node, "missing key \"region\"") }
+        if provider.apiKeyEnvironmentVariable != nil {
+            if let (key, value) = awsNodes.first {
+                throw error(value, "\(key) cannot be combined with api_key_env (a Bedrock API key needs no signing)")
+            }
+            return
+        }
+        func variable(_ key: String, default name: String, required: Bool) throws(ConfigError) -> String? {
+            let chosen = try awsNodes[key].map { (value) throws(ConfigError) in try nonEmptyString(value) } ?? name
+            if let value = environment(chosen), !value.isEmpty { return value }
+            guard required || awsNodes[key] != nil else { return nil }
+            throw error(awsNodes[key] ?? node, "environment variable \(chosen) is not set")
+        }
+        guard let accessKeyID = try variable("aws_access_key_id_env", default: "AWS_ACCESS_KEY_ID", required: true),
+            let secret = try variable("aws_secret_access_key_env", default: "AWS_SECRET_ACCESS_KEY", required: true)
+        else { return }
+        provider.awsCredentials = GatewayConfig.AWSCredentials(
+            accessKeyID: accessKeyID, secretAccessKey: secret,
+            sessionToken: try variable("aws_session_token_env", default: "AWS_SESSION_TOKEN", required: false))
     }
 
     private func timeouts(_ node: ConfigNode) throws(ConfigError) -> GatewayConfig.Timeouts {

@@ -21,6 +21,10 @@ package struct GatewayConfig: Sendable, Hashable {
     package enum ProviderKind: String, Sendable, Hashable, CaseIterable {
         case openai
         case mock
+        /// AWS Bedrock Runtime (Converse, ConverseStream, Titan embeddings).
+        case bedrock
+        /// KServe v2 / Open Inference Protocol servers (predictive models).
+        case kserve
     }
 
     package struct Timeouts: Sendable, Hashable {
@@ -49,6 +53,20 @@ package struct GatewayConfig: Sendable, Hashable {
         package var includeStreamUsage = true
         /// `max_tokens` or `max_completion_tokens`; nil lets the adapter pick by host.
         package var maxTokensField: String?
+        /// Bedrock: the AWS region (SigV4 scope, default endpoint).
+        package var region: String?
+        /// Bedrock: SigV4 credentials read from the environment at load time; nil when the
+        /// provider authenticates with an API key (`apiKey`) instead. Never logged.
+        package var awsCredentials: AWSCredentials?
+    }
+
+    /// AWS credentials as read from the environment.
+    package struct AWSCredentials: Sendable, Hashable, CustomStringConvertible {
+        package var accessKeyID: String
+        package var secretAccessKey: String
+        package var sessionToken: String?
+
+        package var description: String { "AWSCredentials(\(accessKeyID), secret redacted)" }
     }
 
     package struct Pricing: Sendable, Hashable {

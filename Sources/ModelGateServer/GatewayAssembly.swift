@@ -85,10 +85,48 @@ package enum GatewayAssembly {
                     acceptsTopK: provider.acceptsTopK,
                     maxTokensField: provider.maxTokensField.map { $0 == "max_tokens" ? .maxTokens : .maxCompletionTokens })
                 result[provider.name] = OpenAIProvider(configuration: configuration, client: client)
+            case .bedrock:
+                let authentication: BedrockProviderConfiguration.Authentication =
+                    if let credentials = provider.awsCredentials {
+                        .sigV4(
+                            AWSCredentials(
+                                accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey,
+                                sessionToken: credentials.sessionToken))
+                    } else {
+                        .apiKey(provider.apiKey ?? "")
+                    }
+                let configuration = BedrockProviderConfiguration(
+                    name: provider.name,
+                    region: provider.region ?? "",
+                    baseURL: provider.baseURL.isEmpty ? nil : provider.baseURL,
+                    authentication: authentication,
+                    extraHeaders: provider.headers.sorted { $0.key < $1.key }.map { HTTPHeader($0.key, $0.value) },
+                    timeouts: upstreamTimeouts(provider.timeouts),
+                    httpVersion: provider.http2PriorKnowledge ? .http2PriorKnowledge : .automatic)
+                result[provider.name] = BedrockProvider(configuration: configuration, client: client)
+            case .kserve:
+                let configuration = KServeProviderConfiguration(
+                    name: provider.name,
+                    baseURL: provider.baseURL,
+                    apiKey: provider.apiKey,
+                    extraHeaders: provider.headers.sorted { $0.key < $1.key }.map { HTTPHeader($0.key, $0.value) },
+                    timeouts: upstreamTimeouts(provider.timeouts),
+                    httpVersion: provider.http2PriorKnowledge ? .http2PriorKnowledge : .automatic,
+                    unixSocketPath: provider.unixSocket)
+                result[provider.name] = KServeProvider(configuration: configuration, client: client)
             case .mock:
                 break
             }
         }
         return result
+    }
+
+    /// A provider's configured timeouts; 0 means no limit (except for connecting).
+    private static func upstreamTimeouts(_ timeouts: GatewayConfig.Timeouts) -> UpstreamTimeouts {
+        UpstreamTimeouts(
+            connect: .milliseconds(timeouts.connectMilliseconds),
+            firstByte: timeouts.firstByteMilliseconds > 0 ? .milliseconds(timeouts.firstByteMilliseconds) : nil,
+            idle: timeouts.idleMilliseconds > 0 ? .milliseconds(timeouts.idleMilliseconds) : nil,
+            total: timeouts.totalMilliseconds > 0 ? .milliseconds(timeouts.totalMilliseconds) : nil)
     }
 }

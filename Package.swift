@@ -157,13 +157,13 @@ let package = Package(
         .testTarget(
             name: "ModelGateServerTests",
             dependencies: ["ModelGateClient", "ModelGateCore", "ModelGateWire", "ModelGateTestSupport",
-                           .product(name: "NIOCore", package: "swift-nio")],
+                           "ModelGateProviders", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ModelGateFakeUpstreamTests",
             dependencies: [
-                "ModelGateFakeUpstream",
+                "ModelGateFakeUpstream", "ModelGateProviders",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

@@ -287,6 +287,7 @@ private struct Parser {
                 provider.maxTokensField = field
             case "region":
                 provider.region = try nonEmptyString(value)
+                awsNodes[key] = value
             case "aws_access_key_id_env", "aws_secret_access_key_env", "aws_session_token_env":
                 awsNodes[key] = value
             default:
@@ -296,8 +297,9 @@ private struct Parser {
         guard let kind else { throw error(node, "missing key \"kind\"") }
         provider.kind = kind
         if kind == .bedrock {
+            awsNodes["region"] = nil
             try bedrock(&provider, node, awsNodes: awsNodes)
-        } else if let (key, value) = awsNodes.first {
+        } else if let (key, value) = awsNodes.min(by: { $0.key < $1.key }) {
             throw error(value, "\(key) applies only to providers of kind bedrock")
         }
         guard baseURLNode != nil || kind == .bedrock else { throw error(node, "missing key \"base_url\"") }
@@ -313,7 +315,7 @@ private struct Parser {
     ) throws(ConfigError) {
         guard provider.region != nil else { throw error(node, "missing key \"region\"") }
         if provider.apiKeyEnvironmentVariable != nil {
-            if let (key, value) = awsNodes.first {
+            if let (key, value) = awsNodes.min(by: { $0.key < $1.key }) {
                 throw error(value, "\(key) cannot be combined with api_key_env (a Bedrock API key needs no signing)")
             }
             return

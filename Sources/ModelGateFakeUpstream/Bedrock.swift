@@ -26,6 +26,17 @@ enum BedrockRoute {
     }
 }
 
+/// `{"KEY": "VALUE"}`: the error bodies of Bedrock (`message`) and KServe (`error`).
+func oneMemberObject(_ key: StaticString, _ value: String, allocator: ByteBufferAllocator) -> ByteBuffer {
+    var buffer = allocator.buffer(capacity: 16 + value.utf8.count)
+    buffer.writeStaticString("{\"")
+    buffer.writeStaticString(key)
+    buffer.writeStaticString("\":")
+    buffer.writeJSONString(value)
+    buffer.writeStaticString("}")
+    return buffer
+}
+
 /// Bedrock-shaped error bodies: `{"message": …}` with the type in `x-amzn-ErrorType`.
 struct BedrockError {
     var type: String
@@ -49,11 +60,7 @@ struct BedrockError {
     }
 
     func body(allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 32 + message.utf8.count)
-        buffer.writeStaticString("{\"message\":")
-        buffer.writeJSONString(message)
-        buffer.writeStaticString("}")
-        return buffer
+        oneMemberObject("message", message, allocator: allocator)
     }
 
     var header: (String, String) {

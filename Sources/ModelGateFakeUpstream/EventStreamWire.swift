@@ -43,12 +43,8 @@ enum EventStreamWire {
     /// A modelled exception (`:message-type: exception`, `:exception-type`), payload
     /// `{"message": …}`.
     static func exception(_ type: String, message: String, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var payload = allocator.buffer(capacity: 32 + message.utf8.count)
-        payload.writeStaticString("{\"message\":")
-        payload.writeJSONString(message)
-        payload.writeStaticString("}")
-        return self.message(
+        self.message(
             headers: [(":exception-type", type), (":content-type", "application/json"), (":message-type", "exception")],
-            payload: payload, allocator: allocator)
+            payload: BedrockError(type: type, message: message).body(allocator: allocator), allocator: allocator)
     }
 }

@@ -38,11 +38,7 @@ struct KServeError {
     var message: String
 
     func body(allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 16 + message.utf8.count)
-        buffer.writeStaticString("{\"error\":")
-        buffer.writeJSONString(message)
-        buffer.writeStaticString("}")
-        return buffer
+        oneMemberObject("error", message, allocator: allocator)
     }
 }
 

@@ -112,16 +112,8 @@ package struct OpenAIProvider: ModelProvider {
     private func send(url: String, body: [UInt8], streaming: Bool, context: CallContext) async throws
         -> UpstreamResponse
     {
-        let response = try await client.execute(makeRequest(url: url, body: body, streaming: streaming, context: context))
-        guard (200..<300).contains(response.status) else {
-            let errorBody = await UpstreamErrorMapping.collectErrorBody(response.body)
-            throw UpstreamErrorMapping.error(
-                status: response.status,
-                headers: response.headers,
-                body: errorBody,
-                provider: name,
-                secrets: configuration.apiKey.map { [$0] } ?? [])
-        }
-        return response
+        try await client.executeExpectingSuccess(
+            makeRequest(url: url, body: body, streaming: streaming, context: context), provider: name,
+            secrets: configuration.apiKey.map { [$0] } ?? [])
     }
 }

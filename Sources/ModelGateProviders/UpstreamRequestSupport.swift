@@ -31,3 +31,30 @@ extension UpstreamBody.Iterator {
         }
     }
 }
+
+extension UpstreamHTTPClient {
+    /// Sends `request` and returns the response when its status is 2xx; otherwise reads at
+    /// most ``UpstreamErrorMapping/maxErrorBodyBytes`` of the error body and throws what
+    /// `failure` makes of the status, headers and body (each provider reads its own error
+    /// shape).
+    package func executeExpectingSuccess(
+        _ request: UpstreamRequest, failure: (_ status: Int, _ headers: HTTPHeaders, _ body: [UInt8]) -> GatewayError
+    ) async throws -> UpstreamResponse {
+        let response = try await execute(request)
+        guard (200..<300).contains(response.status) else {
+            let body = await UpstreamErrorMapping.collectErrorBody(response.body)
+            throw failure(response.status, response.headers, body)
+        }
+        return response
+    }
+
+    /// ``executeExpectingSuccess(_:failure:)`` for providers whose error bodies the shared
+    /// mapping reads as they are (OpenAI, KServe, …).
+    package func executeExpectingSuccess(_ request: UpstreamRequest, provider: String, secrets: [String]) async throws
+        -> UpstreamResponse
+    {
+        try await executeExpectingSuccess(request) { status, headers, body in
+            UpstreamErrorMapping.error(status: status, headers: headers, body: body, provider: provider, secrets: secrets)
+        }
+    }
+}

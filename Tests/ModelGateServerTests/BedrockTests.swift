@@ -196,13 +196,10 @@ struct BedrockTests {
         defer { setup.stop() }
         let client = try await setup.gateway.connect()
         for (name, code, kind, message) in vectors {
-            let (chunks, error) = await collect(try await client.chatStream(chat("x", model: "v-\(name.lowercased())")))
-            let failure = try #require(error, "\(name) must not end OK")
-            #expect(failure.code == code, "\(name): \(failure)")
-            #expect(failure.detail.kind == kind, "\(name): \(failure)")
+            let failure = try expectFailedStream(
+                await collect(try await client.chatStream(chat("x", model: "v-\(name.lowercased())"))), name, code: code,
+                kind: kind, provider: "bedrock", partial: false)
             #expect(failure.message.contains(message), "\(name): \(failure.message)")
-            #expect(failure.detail.provider == "bedrock")
-            #expect(chunks.last?.isFinal == true && chunks.last?.finishReason == .error)
             if name == "ERROR_EVENT_MESSAGE" {
                 #expect(failure.detail.upstreamCode == "code" && failure.detail.upstreamMessage == "message")
             }
@@ -227,17 +224,9 @@ struct BedrockTests {
         let setup = try BedrockSetup(models: ["claude": scenario], timeouts: "      idle_ms: 400\n")
         defer { setup.stop() }
         let client = try await setup.gateway.connect()
-        let (chunks, error) = await collect(try await client.chatStream(chat("x", model: "claude")))
-        let failure = try #require(error, "\(scenario) must not end OK")
-        #expect(failure.code == code, "\(scenario): \(failure)")
-        #expect(failure.detail.kind == kind, "\(scenario): \(failure.detail)")
-        #expect(failure.detail.provider == "bedrock")
-        let final = try #require(chunks.last)
-        #expect(final.isFinal && final.finishReason == .error)
-        if partial {
-            #expect(chunks.count > 1, "output was relayed before the failure")
-            #expect(failure.detail.retryable == false, "retrying would repeat delivered output")
-        }
+        let failure = try expectFailedStream(
+            await collect(try await client.chatStream(chat("x", model: "claude"))), scenario, code: code, kind: kind,
+            provider: "bedrock", partial: partial)
         if scenario.hasPrefix("status=429") {
             #expect(failure.detail.retryAfterMilliseconds == 2000 && failure.detail.upstreamStatus == 429)
             #expect(failure.detail.upstreamCode == "ThrottlingException" && failure.detail.retryable)

@@ -161,13 +161,10 @@ package struct BedrockProvider: ModelProvider {
     private func send(url: String, body: [UInt8], accept: String, context: CallContext) async throws
         -> UpstreamResponse
     {
-        let response = try await client.execute(makeRequest(url: url, body: body, accept: accept, context: context))
-        guard (200..<300).contains(response.status) else {
-            let errorBody = await UpstreamErrorMapping.collectErrorBody(response.body)
-            throw BedrockResponseDecoding.httpError(
-                status: response.status, headers: response.headers, body: errorBody, provider: name,
-                secrets: configuration.secrets)
+        try await client.executeExpectingSuccess(makeRequest(url: url, body: body, accept: accept, context: context)) {
+            status, headers, body in
+            BedrockResponseDecoding.httpError(
+                status: status, headers: headers, body: body, provider: name, secrets: configuration.secrets)
         }
-        return response
     }
 }

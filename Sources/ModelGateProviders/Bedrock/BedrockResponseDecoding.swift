@@ -192,18 +192,9 @@ package enum BedrockResponseDecoding {
         -> (values: [Float], tokens: UInt32?)
     {
         let root = try OpenAIResponseDecoding.parseObject(body, what: "Titan embedding response", provider: provider)
-        let vector = root["embedding"]
-        guard vector.kind == .array else {
-            throw malformed("a Titan embedding response without an embedding array", provider: provider)
-        }
-        var values: [Float] = []
-        values.reserveCapacity(vector.count)
-        for element in vector.elements {
-            guard let value = element.float else {
-                throw malformed("an embedding with a non-numeric element", provider: provider)
-            }
-            values.append(value)
-        }
-        return (values, root["inputTextTokenCount"].uint64.map { UInt32(clamping: $0) })
+        return (
+            try OpenAIResponseDecoding.embeddingVector(root["embedding"], provider: provider),
+            root["inputTextTokenCount"].uint64.map { UInt32(clamping: $0) }
+        )
     }
 }

@@ -120,13 +120,8 @@ package struct KServeProvider: ModelProvider {
     private func send(method: String, url: String, body: [UInt8] = [], context: CallContext) async throws
         -> UpstreamResponse
     {
-        let response = try await client.execute(makeRequest(method: method, url: url, body: body, context: context))
-        guard (200..<300).contains(response.status) else {
-            let errorBody = await UpstreamErrorMapping.collectErrorBody(response.body)
-            throw UpstreamErrorMapping.error(
-                status: response.status, headers: response.headers, body: errorBody, provider: name,
-                secrets: configuration.apiKey.map { [$0] } ?? [])
-        }
-        return response
+        try await client.executeExpectingSuccess(
+            makeRequest(method: method, url: url, body: body, context: context), provider: name,
+            secrets: configuration.apiKey.map { [$0] } ?? [])
     }
 }

@@ -1,5 +1,13 @@
 import ModelGateCrypto
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A header value of the `application/vnd.amazon.eventstream` framing.
 package enum AWSEventStreamHeaderValue: Sendable, Hashable {
     case bool(Bool)
@@ -107,6 +115,8 @@ package struct AWSEventStreamDecoder: Sendable {
     private var buffer: [UInt8] = []
     /// Where the next message starts in `buffer`.
     private var start = 0
+    /// Where the current message's headers are, reused across messages.
+    private var headerTable: [AWSEventStreamMessageView.HeaderLocation] = []
 
     package init(maxMessageBytes: Int = defaultMaxMessageBytes, maxHeaderBytes: Int = defaultMaxHeaderBytes) {
         self.maxMessageBytes = maxMessageBytes
@@ -135,15 +145,33 @@ package struct AWSEventStreamDecoder: Sendable {
 
     /// The next complete message, or nil until more bytes arrive.
     package mutating func next() throws(AWSEventStreamError) -> AWSEventStreamMessage? {
+        try nextMessage { AWSEventStreamMessage(headers: $0.headerList, payload: Array($0.payload)) }
+    }
+
+    /// Hands the next complete, checksum-verified message to `body` without copying it (the
+    /// view is valid only inside `body`), and returns what `body` made of it; nil until more
+    /// bytes arrive. The relay path uses this: looking a header up or parsing the payload
+    /// needs no allocation for the message itself.
+    package mutating func nextMessage<R>(_ body: (AWSEventStreamMessageView) -> R) throws(AWSEventStreamError) -> R? {
         guard let frame = try nextFrame() else { return nil }
-        let parsed = buffer.withUnsafeBytes { bytes in
-            Result { () throws(AWSEventStreamError) in
-                AWSEventStreamMessage(
-                    headers: try Self.parseHeaders(UnsafeRawBufferPointer(rebasing: bytes[frame.headers])),
-                    payload: Array(bytes[frame.payload]))
+        // The header table is reused from message to message (moved out and back, so filling
+        // it never copies).
+        var headers = headerTable
+        headerTable = []
+        defer { headerTable = headers }
+        let result = buffer.withUnsafeBytes { bytes in
+            Result { () throws(AWSEventStreamError) -> R in
+                let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[frame.headers])
+                try AWSEventStreamMessageView.index(headerBytes, into: &headers)
+                return headers.withUnsafeBufferPointer { table in
+                    body(
+                        AWSEventStreamMessageView(
+                            headerBytes: headerBytes, headers: table,
+                            payload: UnsafeRawBufferPointer(rebasing: bytes[frame.payload])))
+                }
             }
         }
-        return try parsed.get()
+        return try result.get()
     }
 
     /// The byte ranges of the next complete, checksum-verified message; consumes it.
@@ -185,58 +213,112 @@ package struct AWSEventStreamDecoder: Sendable {
     private func checksum(_ range: Range<Int>) -> UInt32 {
         buffer.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[range])) }
     }
+}
 
-    private static func bigEndianInteger(_ bytes: UnsafeRawBufferPointer, at offset: Int, count: Int) -> UInt64 {
-        var value: UInt64 = 0
-        for index in offset..<offset + count {
-            value = value << 8 | UInt64(bytes[index])
-        }
-        return value
+/// One message of an event stream, as bytes inside the decoder's buffer (valid only in the
+/// closure given to ``AWSEventStreamDecoder/nextMessage(_:)``). Its headers were validated:
+/// known value types, within bounds, no name twice.
+package struct AWSEventStreamMessageView {
+    /// Where one header's name and value are in the headers block.
+    struct HeaderLocation {
+        var name: Range<Int>
+        var type: UInt8
+        var value: Range<Int>
     }
 
-    private static func parseHeaders(_ bytes: UnsafeRawBufferPointer) throws(AWSEventStreamError)
-        -> [AWSEventStreamHeader]
-    {
-        var headers: [AWSEventStreamHeader] = []
+    /// The encoded headers and where each one is.
+    let headerBytes: UnsafeRawBufferPointer
+    let headers: UnsafeBufferPointer<HeaderLocation>
+    package let payload: UnsafeRawBufferPointer
+
+    /// More headers than any real message has; bounds the duplicate check's cost.
+    static let maxHeaderCount = 1024
+
+    /// The value bytes of string header `name` (type 7); nil when absent or of another type.
+    package func stringValue(_ name: StaticString) -> UnsafeRawBufferPointer? {
+        let wanted = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        for header in headers where header.type == 7 && Self.equal(slice(header.name), wanted) {
+            return slice(header.value)
+        }
+        return nil
+    }
+
+    /// String header `name` as a String.
+    package func string(_ name: StaticString) -> String? {
+        stringValue(name).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Every header, decoded.
+    package var headerList: [AWSEventStreamHeader] {
+        headers.map { header in
+            let value = slice(header.value)
+            func integer() -> UInt64 { value.reduce(0) { $0 << 8 | UInt64($1) } }
+            let decoded: AWSEventStreamHeaderValue
+            switch header.type {
+            case 0: decoded = .bool(true)
+            case 1: decoded = .bool(false)
+            case 2: decoded = .byte(Int8(truncatingIfNeeded: integer()))
+            case 3: decoded = .int16(Int16(truncatingIfNeeded: integer()))
+            case 4: decoded = .int32(Int32(truncatingIfNeeded: integer()))
+            case 5: decoded = .int64(Int64(truncatingIfNeeded: integer()))
+            case 6: decoded = .byteArray(Array(value))
+            case 7: decoded = .string(String(decoding: value, as: UTF8.self))
+            case 8: decoded = .timestamp(Int64(truncatingIfNeeded: integer()))
+            default: decoded = .uuid(Array(value))
+            }
+            return AWSEventStreamHeader(String(decoding: slice(header.name), as: UTF8.self), decoded)
+        }
+    }
+
+    private func slice(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: headerBytes[range])
+    }
+
+    static func equal(_ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer) -> Bool {
+        guard left.count == right.count else { return false }
+        guard let leftStart = left.baseAddress, let rightStart = right.baseAddress else { return true }
+        return memcmp(leftStart, rightStart, left.count) == 0
+    }
+
+    /// Finds every header of `bytes` (`name_len u8, name, type u8, value`; value sizes by
+    /// type: 0 for the booleans, 1, 2, 4, 8 for the integers, a u16 length then the bytes for
+    /// byte arrays and strings, 8 for timestamps, 16 for UUIDs) and checks them: complete, of
+    /// a known type, no name twice.
+    static func index(_ bytes: UnsafeRawBufferPointer, into table: inout [HeaderLocation]) throws(AWSEventStreamError) {
+        table.removeAll(keepingCapacity: true)
         var offset = 0
-        func take(_ count: Int, _ what: String) throws(AWSEventStreamError) -> Int {
+        func take(_ count: Int, _ what: StaticString) throws(AWSEventStreamError) -> Int {
             guard count <= bytes.count - offset else { throw .invalidHeader("\(what) runs past the headers") }
             defer { offset += count }
             return offset
         }
         while offset < bytes.count {
+            guard table.count < maxHeaderCount else { throw .invalidHeader("more than \(maxHeaderCount) headers") }
             let nameLength = Int(bytes[try take(1, "name length")])
             let nameStart = try take(nameLength, "name")
-            let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[nameStart..<nameStart + nameLength]), as: UTF8.self)
+            let name = nameStart..<nameStart + nameLength
             let type = bytes[try take(1, "value type")]
-            let value: AWSEventStreamHeaderValue
+            let valueLength: Int
             switch type {
-            case 0: value = .bool(true)
-            case 1: value = .bool(false)
-            case 2: value = .byte(Int8(bitPattern: bytes[try take(1, "byte value")]))
-            case 3:
-                value = .int16(Int16(truncatingIfNeeded: bigEndianInteger(bytes, at: try take(2, "int16 value"), count: 2)))
-            case 4:
-                value = .int32(Int32(truncatingIfNeeded: bigEndianInteger(bytes, at: try take(4, "int32 value"), count: 4)))
-            case 5:
-                value = .int64(Int64(truncatingIfNeeded: bigEndianInteger(bytes, at: try take(8, "int64 value"), count: 8)))
+            case 0, 1: valueLength = 0
+            case 2: valueLength = 1
+            case 3: valueLength = 2
+            case 4: valueLength = 4
+            case 5, 8: valueLength = 8
             case 6, 7:
-                let length = Int(bigEndianInteger(bytes, at: try take(2, "value length"), count: 2))
-                let valueStart = try take(length, "value")
-                let raw = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueStart + length])
-                value = type == 6 ? .byteArray(Array(raw)) : .string(String(decoding: raw, as: UTF8.self))
-            case 8:
-                value = .timestamp(
-                    Int64(truncatingIfNeeded: bigEndianInteger(bytes, at: try take(8, "timestamp value"), count: 8)))
-            case 9:
-                let valueStart = try take(16, "uuid value")
-                value = .uuid(Array(UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueStart + 16])))
+                let lengthStart = try take(2, "value length")
+                valueLength = Int(bytes[lengthStart]) << 8 | Int(bytes[lengthStart + 1])
+            case 9: valueLength = 16
             default:
-                throw .invalidHeader("unknown value type \(type) for \"\(name)\"")
+                let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[name]), as: UTF8.self)
+                throw .invalidHeader("unknown value type \(type) for \"\(text)\"")
             }
-            guard !headers.contains(where: { $0.name == name }) else { throw .duplicateHeader(name) }
-            headers.append(AWSEventStreamHeader(name, value))
+            let valueStart = try take(valueLength, "value")
+            let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[name])
+            for earlier in table where equal(UnsafeRawBufferPointer(rebasing: bytes[earlier.name]), nameBytes) {
+                throw .duplicateHeader(String(decoding: nameBytes, as: UTF8.self))
+            }
+            table.append(HeaderLocation(name: name, type: type, value: valueStart..<valueStart + valueLength))
         }
-        return headers
     }
 }

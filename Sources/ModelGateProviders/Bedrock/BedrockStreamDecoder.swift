@@ -56,14 +56,14 @@ package struct BedrockStreamDecoder: Sendable {
         guard !isDone else { return }
         frames.append(bytes)
         while !isDone {
-            let message: AWSEventStreamMessage?
+            let frame: Frame?
             do {
-                message = try frames.next()
+                frame = try frames.nextMessage(Frame.init)
             } catch {
                 throw BedrockResponseDecoding.malformed("a broken event-stream frame (\(error))", provider: provider)
             }
-            guard let message else { return }
-            try decodeMessage(message, into: &output)
+            guard let frame else { return }
+            try decodeFrame(frame, into: &output)
         }
     }
 
@@ -82,36 +82,96 @@ package struct BedrockStreamDecoder: Sendable {
             detail: ErrorDetail(kind: .upstreamTruncated, retryable: true, provider: provider, upstreamStatus: 200))
     }
 
-    private mutating func decodeMessage(_ message: AWSEventStreamMessage, into output: inout [ChatStreamEvent])
-        throws(GatewayError)
-    {
-        switch message.string(":message-type") {
-        case "event":
-            break
-        case "exception":
+    /// What a message says, taken out of the decoder's buffer: known names are matched as
+    /// bytes, so the common events cost no String, and the payload is parsed straight from
+    /// the buffer.
+    private enum Frame {
+        case event(EventType, Result<JSONDocument, JSONParseError>)
+        case exception(type: String, payload: [UInt8])
+        case error(code: String, message: String)
+        case unexpected(String)
+
+        enum EventType {
+            case messageStart, contentBlockStart, contentBlockDelta, contentBlockStop, messageStop, metadata
+            case other(String)
+        }
+
+        init(_ message: AWSEventStreamMessageView) {
+            guard let messageType = message.stringValue(":message-type") else {
+                self = .unexpected("an event-stream message with no \":message-type\" header")
+                return
+            }
+            if Self.equal(messageType, "exception") {
+                self = .exception(type: message.string(":exception-type") ?? "", payload: Array(message.payload))
+                return
+            }
+            if Self.equal(messageType, "error") {
+                self = .error(code: message.string(":error-code") ?? "", message: message.string(":error-message") ?? "")
+                return
+            }
+            guard Self.equal(messageType, "event") else {
+                let text = String(decoding: messageType, as: UTF8.self)
+                self = .unexpected("an event-stream message with \":message-type\" \"\(text)\"")
+                return
+            }
+            guard let name = message.stringValue(":event-type") else {
+                self = .unexpected("an event without \":event-type\"")
+                return
+            }
+            let type: EventType =
+                if Self.equal(name, "contentBlockDelta") {
+                    .contentBlockDelta
+                } else if Self.equal(name, "contentBlockStart") {
+                    .contentBlockStart
+                } else if Self.equal(name, "contentBlockStop") {
+                    .contentBlockStop
+                } else if Self.equal(name, "messageStart") {
+                    .messageStart
+                } else if Self.equal(name, "messageStop") {
+                    .messageStop
+                } else if Self.equal(name, "metadata") {
+                    .metadata
+                } else {
+                    .other(String(decoding: name, as: UTF8.self))
+                }
+            self = .event(type, Result { () throws(JSONParseError) in try JSONDocument(parsing: message.payload) })
+        }
+
+        private static func equal(_ bytes: UnsafeRawBufferPointer, _ text: StaticString) -> Bool {
+            AWSEventStreamMessageView.equal(bytes, UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+    }
+
+    private mutating func decodeFrame(_ frame: Frame, into output: inout [ChatStreamEvent]) throws(GatewayError) {
+        let type: Frame.EventType
+        let event: JSONValue
+        switch frame {
+        case .exception(let exceptionType, let payload):
             throw BedrockResponseDecoding.streamException(
-                type: message.string(":exception-type") ?? "", payload: message.payload, provider: provider,
-                secrets: secrets)
-        case "error":
-            throw BedrockResponseDecoding.streamError(
-                code: message.string(":error-code") ?? "", message: message.string(":error-message") ?? "",
-                provider: provider, secrets: secrets)
-        case let other:
-            let described = other.map { "\":message-type\" \"\($0)\"" } ?? "no \":message-type\" header"
-            throw BedrockResponseDecoding.malformed("an event-stream message with \(described)", provider: provider)
+                type: exceptionType, payload: payload, provider: provider, secrets: secrets)
+        case .error(let code, let message):
+            throw BedrockResponseDecoding.streamError(code: code, message: message, provider: provider, secrets: secrets)
+        case .unexpected(let what):
+            throw BedrockResponseDecoding.malformed(what, provider: provider)
+        case .event(let eventType, let parsed):
+            type = eventType
+            switch parsed {
+            case .success(let document) where document.root.kind == .object:
+                event = document.root
+            case .success:
+                throw BedrockResponseDecoding.malformed("an event payload that is not a JSON object", provider: provider)
+            case .failure(let error):
+                throw BedrockResponseDecoding.malformed("an unparseable event payload (\(error))", provider: provider)
+            }
         }
-        guard let type = message.string(":event-type") else {
-            throw BedrockResponseDecoding.malformed("an event without \":event-type\"", provider: provider)
-        }
-        let event = try OpenAIResponseDecoding.parseObject(message.payload, what: "\(type) event", provider: provider)
         if !started {
             started = true
             output.append(.started(id: responseID, model: ""))
         }
         switch type {
-        case "messageStart":
+        case .messageStart:
             break
-        case "contentBlockStart":
+        case .contentBlockStart:
             let block = event["contentBlockIndex"].int ?? 0
             let toolUse = event["start"]["toolUse"]
             if toolUse.kind == .object {
@@ -123,7 +183,7 @@ package struct BedrockStreamDecoder: Sendable {
                                 index: number, id: toolUse["toolUseId"].string ?? "", name: toolUse["name"].string ?? "")
                         ])))
             }
-        case "contentBlockDelta":
+        case .contentBlockDelta:
             let block = event["contentBlockIndex"].int ?? 0
             let delta = event["delta"]
             if let text = delta["text"].string {
@@ -139,24 +199,24 @@ package struct BedrockStreamDecoder: Sendable {
                 if !thought.isEmpty { output.append(.delta(ChatDelta(reasoning: thought))) }
             }
             // Citations, reasoning signatures and redacted reasoning have no unified field.
-        case "contentBlockStop":
+        case .contentBlockStop:
             let block = event["contentBlockIndex"].int ?? 0
             if let number = toolCallNumbers[block], !toolCallsWithInput.contains(block) {
                 toolCallsWithInput.insert(block)
                 output.append(.delta(ChatDelta(toolCalls: [ToolCallDelta(index: number, argumentsFragment: "{}")])))
             }
-        case "messageStop":
+        case .messageStop:
             sawMessageStop = true
             let reason = event["stopReason"].string ?? ""
             if !reason.isEmpty {
                 output.append(.finished(BedrockResponseDecoding.finishReason(reason), providerReason: reason))
             }
-        case "metadata":
+        case .metadata:
             sawMetadata = true
             if let usage = BedrockResponseDecoding.usage(event["usage"]) {
                 output.append(.usage(usage))
             }
-        default:
+        case .other:
             break  // event types added after this adapter was written
         }
     }

@@ -40,6 +40,8 @@ let package = Package(
         // Swift modules, one per concern.
         .target(name: "ModelGateCore", swiftSettings: swiftSettings),
         .target(name: "ModelGateJSON", swiftSettings: swiftSettings),
+        // SHA-256, HMAC-SHA256, CRC-32 and hex for AWS (SigV4, event-stream framing).
+        .target(name: "ModelGateCrypto", swiftSettings: swiftSettings),
         .target(
             name: "ModelGateWire",
             dependencies: [
@@ -56,7 +58,7 @@ let package = Package(
         .target(
             name: "ModelGateProviders",
             dependencies: [
-                "ModelGateCore", "ModelGateJSON", "ModelGateUpstream",
+                "ModelGateCore", "ModelGateJSON", "ModelGateUpstream", "ModelGateCrypto",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -89,6 +91,7 @@ let package = Package(
         .target(
             name: "ModelGateFakeUpstream",
             dependencies: [
+                "ModelGateCrypto", "ModelGateJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -134,6 +137,7 @@ let package = Package(
         ),
         .testTarget(name: "ModelGateCoreTests", dependencies: ["ModelGateCore"], swiftSettings: swiftSettings),
         .testTarget(name: "ModelGateJSONTests", dependencies: ["ModelGateJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "ModelGateCryptoTests", dependencies: ["ModelGateCrypto"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ModelGateWireTests",
             dependencies: ["ModelGateWire", "ModelGateCore", "ModelGateTestSupport", .product(name: "NIOCore", package: "swift-nio")],
@@ -142,20 +146,23 @@ let package = Package(
         .testTarget(name: "ModelGateUpstreamTests", dependencies: ["ModelGateUpstream", "ModelGateTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ModelGateProvidersTests",
-            dependencies: ["ModelGateProviders", "ModelGateCore", "ModelGateJSON", "ModelGateUpstream", "ModelGateTestSupport"],
+            dependencies: [
+                "ModelGateProviders", "ModelGateCore", "ModelGateJSON", "ModelGateUpstream", "ModelGateCrypto",
+                "ModelGateTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ModelGateConfigTests", dependencies: ["ModelGateConfig"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ModelGateServerTests",
             dependencies: ["ModelGateClient", "ModelGateCore", "ModelGateWire", "ModelGateTestSupport",
-                           .product(name: "NIOCore", package: "swift-nio")],
+                           "ModelGateProviders", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ModelGateFakeUpstreamTests",
             dependencies: [
-                "ModelGateFakeUpstream",
+                "ModelGateFakeUpstream", "ModelGateProviders",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

@@ -207,6 +207,7 @@ private struct Parser {
         let keys = [
             "kind", "base_url", "api_key_env", "http2_prior_knowledge", "timeouts", "headers", "unix_socket",
             "accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive",
+            "region", "aws_access_key_id_env", "aws_secret_access_key_env", "aws_session_token_env",
         ]
         var kind: GatewayConfig.ProviderKind?
         var provider = GatewayConfig.Provider(
@@ -214,6 +215,7 @@ private struct Parser {
             http2PriorKnowledge: false, timeouts: GatewayConfig.Timeouts(), headers: [:])
         var baseURLNode: ConfigNode?
         var given: [(key: String, node: ConfigNode)] = []
+        var awsNodes: [String: ConfigNode] = [:]
         for (key, value) in try mapping(node, allowed: keys) {
             given.append((key, value))
             switch key {
@@ -266,6 +268,11 @@ private struct Parser {
                 provider.includeThoughts = try bool(value)
             case "keep_alive":
                 provider.keepAlive = try nonEmptyString(value)
+            case "region":
+                provider.region = try nonEmptyString(value)
+                awsNodes[key] = value
+            case "aws_access_key_id_env", "aws_secret_access_key_env", "aws_session_token_env":
+                awsNodes[key] = value
             default:
                 break
             }
@@ -275,11 +282,18 @@ private struct Parser {
         for (key, value) in given where Self.keysNotFor[kind]?.contains(key) == true {
             throw error(value, "does not apply to providers of kind \(kind.rawValue)")
         }
+        if kind == .bedrock {
+            awsNodes["region"] = nil
+            try bedrock(&provider, node, awsNodes: awsNodes)
+        } else if let (key, value) = awsNodes.min(by: { $0.key < $1.key }) {
+            throw error(value, "\(key) applies only to providers of kind bedrock")
+        }
         if baseURLNode == nil {
-            // Gemini and Ollama have well-known addresses; other kinds must say.
+            // Gemini, Ollama and Bedrock have well-known addresses; other kinds must say.
             switch kind {
             case .gemini: provider.baseURL = "https://generativelanguage.googleapis.com"
             case .ollama: provider.baseURL = "http://localhost:11434"
+            case .bedrock: break  // derived from the region by the adapter
             default: throw error(node, "missing key \"base_url\"")
             }
         }
@@ -287,11 +301,42 @@ private struct Parser {
     }
 
     /// Keys a provider kind rejects instead of silently ignoring: another kind's options.
+    /// (Bedrock's own keys are checked in ``bedrock(_:_:awsNodes:)``.)
     private static let keysNotFor: [GatewayConfig.ProviderKind: Set<String>] = [
         .openai: ["api_version", "include_thoughts", "keep_alive"],
         .gemini: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "keep_alive"],
         .ollama: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts"],
+        .bedrock: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
+        .kserve: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
     ]
+
+    /// Bedrock needs a region, and either an API key (`api_key_env`, sent as a bearer token)
+    /// or SigV4 credentials from the environment: `aws_access_key_id_env` and
+    /// `aws_secret_access_key_env` (default `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`) and
+    /// `aws_session_token_env` (default `AWS_SESSION_TOKEN`, used when set).
+    private func bedrock(
+        _ provider: inout GatewayConfig.Provider, _ node: ConfigNode, awsNodes: [String: ConfigNode]
+    ) throws(ConfigError) {
+        guard provider.region != nil else { throw error(node, "missing key \"region\"") }
+        if provider.apiKeyEnvironmentVariable != nil {
+            if let (key, value) = awsNodes.min(by: { $0.key < $1.key }) {
+                throw error(value, "\(key) cannot be combined with api_key_env (a Bedrock API key needs no signing)")
+            }
+            return
+        }
+        func variable(_ key: String, default name: String, required: Bool) throws(ConfigError) -> String? {
+            let chosen = try awsNodes[key].map { (value) throws(ConfigError) in try nonEmptyString(value) } ?? name
+            if let value = environment(chosen), !value.isEmpty { return value }
+            guard required || awsNodes[key] != nil else { return nil }
+            throw error(awsNodes[key] ?? node, "environment variable \(chosen) is not set")
+        }
+        guard let accessKeyID = try variable("aws_access_key_id_env", default: "AWS_ACCESS_KEY_ID", required: true),
+            let secret = try variable("aws_secret_access_key_env", default: "AWS_SECRET_ACCESS_KEY", required: true)
+        else { return }
+        provider.awsCredentials = GatewayConfig.AWSCredentials(
+            accessKeyID: accessKeyID, secretAccessKey: secret,
+            sessionToken: try variable("aws_session_token_env", default: "AWS_SESSION_TOKEN", required: false))
+    }
 
     private func timeouts(_ node: ConfigNode) throws(ConfigError) -> GatewayConfig.Timeouts {
         var timeouts = GatewayConfig.Timeouts()

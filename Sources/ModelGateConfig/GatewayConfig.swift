@@ -23,6 +23,10 @@ package struct GatewayConfig: Sendable, Hashable {
         case mock
         case gemini
         case ollama
+        /// AWS Bedrock Runtime (Converse, ConverseStream, Titan embeddings).
+        case bedrock
+        /// KServe v2 / Open Inference Protocol servers (predictive models).
+        case kserve
     }
 
     package struct Timeouts: Sendable, Hashable {
@@ -57,6 +61,20 @@ package struct GatewayConfig: Sendable, Hashable {
         package var includeThoughts = false
         /// Ollama: `keep_alive`, how long the model stays loaded (nil: the server's default).
         package var keepAlive: String?
+        /// Bedrock: the AWS region (SigV4 scope, default endpoint).
+        package var region: String?
+        /// Bedrock: SigV4 credentials read from the environment at load time; nil when the
+        /// provider authenticates with an API key (`apiKey`) instead. Never logged.
+        package var awsCredentials: AWSCredentials?
+    }
+
+    /// AWS credentials as read from the environment.
+    package struct AWSCredentials: Sendable, Hashable, CustomStringConvertible {
+        package var accessKeyID: String
+        package var secretAccessKey: String
+        package var sessionToken: String?
+
+        package var description: String { "AWSCredentials(\(accessKeyID), secret redacted)" }
     }
 
     package struct Pricing: Sendable, Hashable {

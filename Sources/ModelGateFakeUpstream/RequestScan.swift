@@ -13,6 +13,8 @@ struct RequestFields: Sendable, Equatable {
     var inputs: [Int]?
     var dimensions: Int?
     var base64Encoding = false
+    /// Bedrock Titan embeddings: words in `inputText`.
+    var inputTextWords: Int?
 }
 
 struct JSONScanError: Error, Equatable {
@@ -84,6 +86,12 @@ struct RequestScanner {
                 fields.inputs = try scanner.scanGeminiEmbedRequests(dimensions: &fields.dimensions)
             case "outputDimensionality":  // Gemini embedContent
                 fields.dimensions = try scanner.integerValueOrSkip()
+            case "inputText":
+                if scanner.peek() == UInt8(ascii: "\"") {
+                    fields.inputTextWords = try scanner.stringWords()
+                } else {
+                    try scanner.skipValue()
+                }
             default:
                 try scanner.skipValue()
             }

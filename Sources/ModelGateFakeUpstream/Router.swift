@@ -51,7 +51,10 @@ final class ServerCore: Sendable {
         // Gemini and Ollama endpoints (ProviderRoutes.swift); Gemini's model is in the path.
         let route = ProviderRoute(path: path, uri: head.uri)
         let pathScenario = route?.modelInPath == true ? Self.modelFromPath(path) : nil
-        let scenarioText = headerScenario ?? pathScenario ?? fields.model ?? Self.modelFromPath(path)
+        let bedrockRoute = route == nil ? BedrockRoute.parse(path) : nil
+        let kserveRoute = route == nil && bedrockRoute == nil ? KServeRoute.parse(path) : nil
+        let scenarioText =
+            headerScenario ?? pathScenario ?? fields.model ?? Self.modelFromPath(path) ?? bedrockRoute?.model
         let seq = self.log.begin(
             method: head.method.rawValue, path: head.uri, headers: head.headers, body: body,
             requestID: head.headers.first(name: "x-request-id"), model: fields.model, scenario: scenarioText,
@@ -89,7 +92,7 @@ final class ServerCore: Sendable {
 
         // A replay serves any path: the fixtures are other providers' streams.
         if let name = scenario.replay {
-            let file: ByteBuffer
+            var file: ByteBuffer
             switch self.fixtures.load(name) {
             case .success(let contents):
                 file = contents
@@ -103,8 +106,18 @@ final class ServerCore: Sendable {
             var replayHead = baseHead
             replayHead.status = scenario.status ?? 200
             replayHead.contentType = Self.contentType(forFixture: name)
+            var unary = name.hasSuffix(".json")
+            if let part = scenario.part {
+                guard let extracted = FixtureParts.extract(file, name: name, part: part, allocator: allocator) else {
+                    return failure(404, Self.replayError(name, "has no part \"\(part)\"", code: "replay_part_not_found"))
+                }
+                file = extracted.bytes
+                replayHead.contentType = extracted.contentType
+                replayHead.status = scenario.status ?? extracted.status ?? 200
+                unary = extracted.contentType.hasPrefix("application/json")
+            }
             var closesConnection = false
-            if name.hasSuffix(".json") {
+            if unary {
                 replayHead.framing = .contentLength(file.readableBytes)
             } else {
                 replayHead.framing = streamFraming
@@ -138,11 +151,38 @@ final class ServerCore: Sendable {
         if let status = scenario.status {
             var errorHead = baseHead
             errorHead.status = status
-            let body = scenario.openAIError(status: status).body(allocator: allocator)
+            var body = scenario.openAIError(status: status).body(allocator: allocator)
+            if bedrockRoute != nil {
+                var error = BedrockError.defaults(forStatus: status)
+                if let type = scenario.errorType { error.type = type }
+                if let message = scenario.errorMessage { error.message = message }
+                errorHead.extraHeaders.append(error.header)
+                body = error.body(allocator: allocator)
+            } else if kserveRoute != nil {
+                body = KServeError(message: scenario.errorMessage ?? "fake error with status \(status)").body(allocator: allocator)
+            }
             return PlannedResponse(
                 seq: seq,
                 producer: FixedResponse(head: errorHead, body: body, stallAfterHead: scenario.stallAfter != nil),
                 preamble: preamble)
+        }
+
+        if scenario.toolCall, bedrockRoute == nil {
+            return failure(
+                400,
+                OpenAIError(
+                    message: "scenario flag \"tool_call\" applies only to Bedrock paths", type: "invalid_request_error",
+                    param: "model", code: "bad_scenario_combination"))
+        }
+        if let bedrockRoute {
+            return planBedrock(
+                route: bedrockRoute.route, model: bedrockRoute.model, scenario: scenario, fields: fields, seq: seq,
+                baseHead: baseHead, preamble: preamble, streamFraming: streamFraming, allocator: allocator)
+        }
+        if let kserveRoute {
+            return planKServe(
+                route: kserveRoute, method: head.method, body: body, scenario: scenario, seq: seq, baseHead: baseHead,
+                preamble: preamble, allocator: allocator)
         }
 
         let isChat = path.utf8HasSuffix("/chat/completions")

@@ -20,6 +20,11 @@ struct Scenario: Sendable, Equatable {
     var malformedAfter: Int?
     var errorEventAfter: Int?
     var noDone = false
+    /// With `replay`: serve one part of the file (a named vector of a `.hex` file, a member of a
+    /// `.json` file, the request or response body of a `.http` file).
+    var part: String?
+    /// Bedrock streams: end with a tool call (`get_weather`).
+    var toolCall = false
 
     /// `error_code=null` must be able to force a JSON null, so "unset" and "null" differ.
     enum ErrorField: Sendable, Equatable {
@@ -47,7 +52,9 @@ struct Scenario: Sendable, Equatable {
         // Fast path for plain model names, checked on bytes: this runs on every request.
         if allowingModelName && !utf8.contains(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "=") }) {
             let bare = Substring(text).trimmingASCIIWhitespace()
-            if !bare.utf8.elementsEqual("stall_headers".utf8) && !bare.utf8.elementsEqual("no_done".utf8) {
+            if !bare.utf8.elementsEqual("stall_headers".utf8) && !bare.utf8.elementsEqual("no_done".utf8)
+                && !bare.utf8.elementsEqual("tool_call".utf8)
+            {
                 return .success(scenario)
             }
         }
@@ -133,6 +140,10 @@ struct Scenario: Sendable, Equatable {
             case "no_done":
                 if let error = flag() { return error }
                 self.noDone = true
+            case "part": self.part = try text().get()
+            case "tool_call":
+                if let error = flag() { return error }
+                self.toolCall = true
             default:
                 return ParseError(message: "unknown fake-upstream scenario key \"\(key)\"", code: "unknown_scenario_key")
             }
@@ -145,11 +156,13 @@ struct Scenario: Sendable, Equatable {
     /// Rejects combinations that would silently do nothing, so a test never passes by accident.
     private func validated(givenKeys: [Substring]) -> Result<Scenario, ParseError> {
         if self.replay == nil {
-            if let key = givenKeys.first(where: { $0 == "chunk" || $0 == "chunk_delay_ms" }) {
+            if let key = givenKeys.first(where: { $0 == "chunk" || $0 == "chunk_delay_ms" || $0 == "part" }) {
                 return .failure(ParseError(message: "scenario key \"\(key)\" needs \"replay\"", code: "bad_scenario_combination"))
             }
         } else {
-            let generatorOnly: Set<Substring> = ["tokens", "pace_ms", "usage", "malformed_after", "error_event_after", "no_done"]
+            let generatorOnly: Set<Substring> = [
+                "tokens", "pace_ms", "usage", "malformed_after", "error_event_after", "no_done", "tool_call",
+            ]
             if let key = givenKeys.first(where: { generatorOnly.contains($0) }) {
                 return .failure(
                     ParseError(message: "scenario key \"\(key)\" cannot be combined with \"replay\"", code: "bad_scenario_combination"))

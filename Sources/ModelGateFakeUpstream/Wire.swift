@@ -205,6 +205,8 @@ struct ResponseHead {
     var close = false
     /// HTTP/1.0 clients that asked for keep-alive need it confirmed.
     var keepAliveHeader = false
+    /// Provider-specific headers (Bedrock's `x-amzn-RequestId`, `x-amzn-ErrorType`).
+    var extraHeaders: [(String, String)] = []
 
     func write(into buffer: inout ByteBuffer) {
         if self.status == 200 {
@@ -241,6 +243,12 @@ struct ResponseHead {
         }
         if let value = self.retryAfterMilliseconds {
             buffer.writeStaticString("retry-after-ms: ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+        for (name, value) in self.extraHeaders {
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
             buffer.writeString(value)
             buffer.writeStaticString("\r\n")
         }

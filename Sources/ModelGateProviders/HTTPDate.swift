@@ -34,6 +34,27 @@ package enum HTTPDate {
         return Int64(now.tv_sec)
     }
 
+    /// The UTC calendar date and time of a moment (proleptic Gregorian), for timestamps such
+    /// as SigV4's `20150830T123600Z`.
+    package static func civil(secondsSinceEpoch seconds: Int64) -> (
+        year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int
+    ) {
+        let (days, secondOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
+        let (dayNumber, time) = secondOfDay < 0 ? (days - 1, secondOfDay + 86_400) : (days, secondOfDay)
+        // H. Hinnant's `civil_from_days`.
+        let shifted = Int(dayNumber) + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let timeOfDay = Int(time)
+        return (year, month, day, timeOfDay / 3600, timeOfDay / 60 % 60, timeOfDay % 60)
+    }
+
     private static func number(_ digits: ArraySlice<UInt8>) -> Int? {
         var value = 0
         for byte in digits {

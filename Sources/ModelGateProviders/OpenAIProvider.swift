@@ -14,9 +14,6 @@ package struct OpenAIProvider: ModelProvider {
     private let chatURL: String
     private let embeddingsURL: String
 
-    /// The most body bytes read after `[DONE]` before the transfer is dropped instead.
-    private static let maxDrainBytes = 64 << 10
-
     package var name: String { configuration.name }
 
     package init(configuration: OpenAIProviderConfiguration, client: any UpstreamHTTPClient) {
@@ -65,7 +62,7 @@ package struct OpenAIProvider: ModelProvider {
                 events.removeAll(keepingCapacity: true)
             }
             try decoder.finish()
-            await drain(&iterator)
+            await iterator.drain()
         } catch {
             throw UpstreamErrorMapping.gatewayError(from: error, provider: name, context: context)
         }
@@ -100,18 +97,12 @@ package struct OpenAIProvider: ModelProvider {
         if let project = configuration.project { headers.append(HTTPHeader("OpenAI-Project", project)) }
         if !context.requestID.isEmpty { headers.append(HTTPHeader("X-Request-Id", context.requestID)) }
         headers.append(contentsOf: configuration.extraHeaders)
-        // The caller's deadline bounds the transfer even if cancellation arrives late.
-        var timeouts = configuration.timeouts
-        if let deadline = context.deadline {
-            let remaining = max(deadline - .now, .milliseconds(1))
-            timeouts.total = min(timeouts.total ?? remaining, remaining)
-        }
         return UpstreamRequest(
             method: "POST",
             url: url,
             headers: headers,
             body: body,
-            timeouts: timeouts,
+            timeouts: configuration.timeouts.capped(by: context.deadline),
             httpVersion: configuration.httpVersion,
             unixSocketPath: configuration.unixSocketPath)
     }
@@ -121,29 +112,8 @@ package struct OpenAIProvider: ModelProvider {
     private func send(url: String, body: [UInt8], streaming: Bool, context: CallContext) async throws
         -> UpstreamResponse
     {
-        let response = try await client.execute(makeRequest(url: url, body: body, streaming: streaming, context: context))
-        guard (200..<300).contains(response.status) else {
-            let errorBody = await UpstreamErrorMapping.collectErrorBody(response.body)
-            throw UpstreamErrorMapping.error(
-                status: response.status,
-                headers: response.headers,
-                body: errorBody,
-                provider: name,
-                secrets: configuration.apiKey.map { [$0] } ?? [])
-        }
-        return response
-    }
-
-    /// Reads what follows `[DONE]` (normally nothing) so the connection can be reused; gives
-    /// up silently on errors or after ``maxDrainBytes``, which only costs the connection.
-    private func drain(_ iterator: inout UpstreamBody.Iterator) async {
-        var drained = 0
-        do {
-            while drained <= Self.maxDrainBytes, let chunk = try await iterator.next() {
-                drained += chunk.count
-            }
-        } catch {
-            // The response is already complete.
-        }
+        try await client.executeExpectingSuccess(
+            makeRequest(url: url, body: body, streaming: streaming, context: context), provider: name,
+            secrets: configuration.apiKey.map { [$0] } ?? [])
     }
 }

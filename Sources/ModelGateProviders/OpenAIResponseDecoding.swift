@@ -151,6 +151,22 @@ package enum OpenAIResponseDecoding {
 
     // MARK: Embeddings
 
+    /// An embedding given as a JSON array of numbers (OpenAI, Bedrock Titan, …).
+    static func embeddingVector(_ vector: JSONValue, provider: String) throws(GatewayError) -> [Float] {
+        guard vector.kind == .array else {
+            throw malformed("an embedding that is not an array of floats", provider: provider)
+        }
+        var values: [Float] = []
+        values.reserveCapacity(vector.count)
+        for element in vector.elements {
+            guard let value = element.float else {
+                throw malformed("an embedding with a non-numeric element", provider: provider)
+            }
+            values.append(value)
+        }
+        return values
+    }
+
     /// The unified response for an embeddings `list` object.
     /// - Parameter inputCount: how many inputs were sent; the response must hold exactly one
     ///   vector for each.
@@ -171,19 +187,7 @@ package enum OpenAIResponseDecoding {
             guard let index, index >= 0, index < inputCount, slots[index] == nil else {
                 throw malformed("an embedding with a bad or repeated index", provider: provider)
             }
-            let vector = item["embedding"]
-            guard vector.kind == .array else {
-                throw malformed("an embedding that is not an array of floats", provider: provider)
-            }
-            var values: [Float] = []
-            values.reserveCapacity(vector.count)
-            for element in vector.elements {
-                guard let value = element.float else {
-                    throw malformed("an embedding with a non-numeric element", provider: provider)
-                }
-                values.append(value)
-            }
-            slots[index] = Embedding(index: UInt32(index), values: values)
+            slots[index] = Embedding(index: UInt32(index), values: try embeddingVector(item["embedding"], provider: provider))
         }
         let usageValue = root["usage"]
         var usage = Usage.notReported

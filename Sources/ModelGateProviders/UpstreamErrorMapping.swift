@@ -87,8 +87,9 @@ package enum UpstreamErrorMapping {
             secrets: secrets, nowSecondsSinceEpoch: nowSecondsSinceEpoch)
     }
 
-    /// The error for a provider's HTTP error response whose body the adapter has already read
-    /// (for shapes ``UpstreamErrorBody/init(parsing:)`` does not know in full).
+    /// The error for a provider's HTTP error response whose body the adapter has already read:
+    /// for shapes ``UpstreamErrorBody/init(parsing:)`` does not know in full, or providers that
+    /// put part of the error elsewhere (Bedrock names the error type in `x-amzn-ErrorType`).
     package static func error(
         status: Int,
         headers: HTTPHeaders,
@@ -111,12 +112,13 @@ package enum UpstreamErrorMapping {
     }
 
     /// The error for an error event inside a successful (HTTP 200) stream. Its status is
-    /// inferred from a numeric code in the HTTP range, else from the type or code name, else
-    /// taken as a server error (UNAVAILABLE, retryable).
+    /// `status` when the provider's event names one (Bedrock's exception types have a documented
+    /// HTTP status), else inferred from a numeric code in the HTTP range, else from the type or
+    /// code name, else taken as a server error (UNAVAILABLE, retryable).
     package static func streamError(
-        _ body: UpstreamErrorBody, provider: String, secrets: [String] = [], httpStatus: Int = 200
+        _ body: UpstreamErrorBody, provider: String, secrets: [String] = [], httpStatus: Int = 200, status: Int? = nil
     ) -> GatewayError {
-        var error = classify(status: inferredStatus(body), body: body, provider: provider, secrets: secrets)
+        var error = classify(status: status ?? inferredStatus(body), body: body, provider: provider, secrets: secrets)
         error.detail.upstreamStatus = UInt32(clamping: httpStatus)
         if error.detail.retryable, let fromBody = body.retryAfterMilliseconds {
             error.detail.retryAfterMilliseconds = fromBody
@@ -306,7 +308,9 @@ package enum UpstreamErrorMapping {
         if matches(body, ["context_length_exceeded", "model_context_window_exceeded"]) { return true }
         let message = body.message.lowercased()
         // Gemini: "The input token count (…) exceeds the maximum number of tokens allowed (…)".
-        return ["context length", "context_length", "context window", "prompt is too long", "maximum number of tokens"].contains {
+        // Bedrock's ValidationException: "Input is too long for requested model".
+        let phrases = ["context length", "context_length", "context window", "prompt is too long", "maximum number of tokens", "input is too long"]
+        return phrases.contains {
             message.contains($0)
         }
     }

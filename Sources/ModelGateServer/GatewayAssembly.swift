@@ -68,17 +68,12 @@ package enum GatewayAssembly {
         for provider in config.providers {
             switch provider.kind {
             case .openai:
-                let timeouts = provider.timeouts
                 let configuration = OpenAIProviderConfiguration(
                     name: provider.name,
                     baseURL: provider.baseURL,
                     apiKey: provider.apiKey,
                     extraHeaders: provider.headers.sorted { $0.key < $1.key }.map { HTTPHeader($0.key, $0.value) },
-                    timeouts: UpstreamTimeouts(
-                        connect: .milliseconds(timeouts.connectMilliseconds),
-                        firstByte: timeouts.firstByteMilliseconds > 0 ? .milliseconds(timeouts.firstByteMilliseconds) : nil,
-                        idle: timeouts.idleMilliseconds > 0 ? .milliseconds(timeouts.idleMilliseconds) : nil,
-                        total: timeouts.totalMilliseconds > 0 ? .milliseconds(timeouts.totalMilliseconds) : nil),
+                    timeouts: upstreamTimeouts(provider.timeouts),
                     httpVersion: provider.http2PriorKnowledge ? .http2PriorKnowledge : .automatic,
                     unixSocketPath: provider.unixSocket,
                     includeStreamUsage: provider.includeStreamUsage,
@@ -93,6 +88,35 @@ package enum GatewayAssembly {
             case .ollama:
                 let configuration = OllamaProviderConfiguration(endpoint: endpoint(provider), keepAlive: provider.keepAlive)
                 result[provider.name] = OllamaProvider(configuration: configuration, client: client)
+            case .bedrock:
+                let authentication: BedrockProviderConfiguration.Authentication =
+                    if let credentials = provider.awsCredentials {
+                        .sigV4(
+                            AWSCredentials(
+                                accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey,
+                                sessionToken: credentials.sessionToken))
+                    } else {
+                        .apiKey(provider.apiKey ?? "")
+                    }
+                let configuration = BedrockProviderConfiguration(
+                    name: provider.name,
+                    region: provider.region ?? "",
+                    baseURL: provider.baseURL.isEmpty ? nil : provider.baseURL,
+                    authentication: authentication,
+                    extraHeaders: provider.headers.sorted { $0.key < $1.key }.map { HTTPHeader($0.key, $0.value) },
+                    timeouts: upstreamTimeouts(provider.timeouts),
+                    httpVersion: provider.http2PriorKnowledge ? .http2PriorKnowledge : .automatic)
+                result[provider.name] = BedrockProvider(configuration: configuration, client: client)
+            case .kserve:
+                let configuration = KServeProviderConfiguration(
+                    name: provider.name,
+                    baseURL: provider.baseURL,
+                    apiKey: provider.apiKey,
+                    extraHeaders: provider.headers.sorted { $0.key < $1.key }.map { HTTPHeader($0.key, $0.value) },
+                    timeouts: upstreamTimeouts(provider.timeouts),
+                    httpVersion: provider.http2PriorKnowledge ? .http2PriorKnowledge : .automatic,
+                    unixSocketPath: provider.unixSocket)
+                result[provider.name] = KServeProvider(configuration: configuration, client: client)
             case .mock:
                 break
             }
@@ -102,18 +126,22 @@ package enum GatewayAssembly {
 
     /// Where and how `provider` is reached, for the adapters configured by a ``ProviderEndpoint``.
     private static func endpoint(_ provider: GatewayConfig.Provider) -> ProviderEndpoint {
-        let timeouts = provider.timeouts
-        return ProviderEndpoint(
+        ProviderEndpoint(
             name: provider.name,
             baseURL: provider.baseURL,
             apiKey: provider.apiKey,
             extraHeaders: provider.headers.sorted { $0.key < $1.key }.map { HTTPHeader($0.key, $0.value) },
-            timeouts: UpstreamTimeouts(
-                connect: .milliseconds(timeouts.connectMilliseconds),
-                firstByte: timeouts.firstByteMilliseconds > 0 ? .milliseconds(timeouts.firstByteMilliseconds) : nil,
-                idle: timeouts.idleMilliseconds > 0 ? .milliseconds(timeouts.idleMilliseconds) : nil,
-                total: timeouts.totalMilliseconds > 0 ? .milliseconds(timeouts.totalMilliseconds) : nil),
+            timeouts: upstreamTimeouts(provider.timeouts),
             httpVersion: provider.http2PriorKnowledge ? .http2PriorKnowledge : .automatic,
             unixSocketPath: provider.unixSocket)
+    }
+
+    /// A provider's configured timeouts; 0 means no limit (except for connecting).
+    private static func upstreamTimeouts(_ timeouts: GatewayConfig.Timeouts) -> UpstreamTimeouts {
+        UpstreamTimeouts(
+            connect: .milliseconds(timeouts.connectMilliseconds),
+            firstByte: timeouts.firstByteMilliseconds > 0 ? .milliseconds(timeouts.firstByteMilliseconds) : nil,
+            idle: timeouts.idleMilliseconds > 0 ? .milliseconds(timeouts.idleMilliseconds) : nil,
+            total: timeouts.totalMilliseconds > 0 ? .milliseconds(timeouts.totalMilliseconds) : nil)
     }
 }

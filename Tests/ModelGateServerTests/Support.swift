@@ -29,6 +29,27 @@ func collect(_ stream: ResponseStream<ChatChunk>) async -> (chunks: [ChatChunk],
     }
 }
 
+/// Checks how a failed stream ended: `code`, `kind` and `provider`, a final chunk with finish
+/// reason error, and when output was delivered first, at least one chunk before the final one
+/// and `retryable` false. Returns the error.
+@discardableResult
+func expectFailedStream(
+    _ result: (chunks: [ChatChunk], error: GatewayError?), _ label: String, code: StatusCode, kind: ErrorKind,
+    provider: String, partial: Bool, sourceLocation: SourceLocation = #_sourceLocation
+) throws -> GatewayError {
+    let failure = try #require(result.error, "\(label) must not end OK", sourceLocation: sourceLocation)
+    #expect(failure.code == code, "\(label): \(failure)", sourceLocation: sourceLocation)
+    #expect(failure.detail.kind == kind, "\(label): \(failure.detail)", sourceLocation: sourceLocation)
+    #expect(failure.detail.provider == provider, sourceLocation: sourceLocation)
+    let final = try #require(result.chunks.last, sourceLocation: sourceLocation)
+    #expect(final.isFinal && final.finishReason == .error, sourceLocation: sourceLocation)
+    if partial {
+        #expect(result.chunks.count > 1, "output was relayed before the failure", sourceLocation: sourceLocation)
+        #expect(failure.detail.retryable == false, "retrying would repeat delivered output", sourceLocation: sourceLocation)
+    }
+    return failure
+}
+
 /// A healthy paced stream on its own connection, started before and checked after some
 /// abuse of the gateway: it must complete, whole and OK.
 struct Canary {

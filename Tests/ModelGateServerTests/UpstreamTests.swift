@@ -173,17 +173,9 @@ struct UpstreamTests {
         let setup = try UpstreamSetup(models: ["fake": scenario], timeouts: "      idle_ms: 400\n")
         defer { setup.stop() }
         let client = try await setup.gateway.connect()
-        let (chunks, error) = await collect(try await client.chatStream(userMessage("x", model: "fake")))
-        let failure = try #require(error, "\(scenario) must not end OK")
-        #expect(failure.code == code, "\(scenario): \(failure)")
-        #expect(failure.detail.kind == kind, "\(scenario): \(failure.detail)")
-        #expect(failure.detail.provider == "fake")
-        let final = try #require(chunks.last)
-        #expect(final.isFinal && final.finishReason == .error)
-        if partial {
-            #expect(chunks.count > 1, "output was relayed before the failure")
-            #expect(failure.detail.retryable == false, "retrying would repeat delivered output")
-        }
+        let failure = try expectFailedStream(
+            await collect(try await client.chatStream(userMessage("x", model: "fake"))), scenario, code: code, kind: kind,
+            provider: "fake", partial: partial)
         if scenario.hasPrefix("status=429") {
             #expect(failure.detail.retryAfterMilliseconds == 2000 && failure.detail.upstreamStatus == 429)
             #expect(failure.detail.retryable)

@@ -17,9 +17,10 @@ package final class GatewayProcess: Sendable {
     ///   - models: YAML for the `models:` section; a `mock` model is always added.
     ///   - extra: more top-level YAML (limits, shutdown).
     ///   - unixSection: replaces the default `unix:` listener lines.
+    ///   - environment: extra environment variables (provider credentials).
     package init(
         providers: String = "", models: String = "", extra: String = "", directory: URL? = nil,
-        unixSection: String? = nil
+        unixSection: String? = nil, environment: [String: String] = [:]
     ) throws {
         let directory = try directory ?? TestPaths.temporaryDirectory()
         self.directory = directory
@@ -43,7 +44,8 @@ package final class GatewayProcess: Sendable {
         yaml += "models:\n  mock:\n    provider: mock\n" + models + "\n"
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
         process = try ChildProcess(
-            executable: TestPaths.gatewayBinary, arguments: ["serve", "--config", configPath, "--log-level", "debug"])
+            executable: TestPaths.gatewayBinary, arguments: ["serve", "--config", configPath, "--log-level", "debug"],
+            environment: environment)
         // "modelgate serving unix:///... tcp://127.0.0.1:PORT"
         let words = process.readyLine.split(separator: " ").map(String.init)
         guard words.starts(with: ["modelgate", "serving"]),

@@ -40,7 +40,13 @@ if [ "${1:-}" = "--smoke" ]; then
     for script in bench/python/run.sh bench/go/run.sh; do
         [ -x "$script" ] && "$script" --smoke
     done
-    "$pyvenv/bin/python" bench/suite/suite.py --smoke --bins .build/debug "${goload[@]}" >/dev/null
+    log=$(mktemp)
+    if ! "$pyvenv/bin/python" bench/suite/suite.py --smoke --bins .build/debug "${goload[@]}" >/dev/null 2>"$log"; then
+        cat "$log" >&2
+        rm -f "$log"
+        exit 1
+    fi
+    rm -f "$log"
     echo "bench smoke: ok"
     exit 0
 fi
@@ -56,7 +62,7 @@ fi
 mkdir -p bench/results
 "$pyvenv/bin/python" bench/suite/suite.py --bins .build/release --litellm-venv "$venv" "${goload[@]}" \
     --output docs/benchmarks.md --plot docs/benchmarks.svg --json bench/results/suite.json \
-    --command "make bench${*:+ (bench/run.sh $*)}" "$@"
+    --command "make bench (bench/run.sh${*:+ $*})" "$@"
 for script in bench/python/run.sh bench/go/run.sh; do
     [ -x "$script" ] && "$script"
 done

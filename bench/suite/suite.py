@@ -29,6 +29,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,7 @@ providers:
   fake:
     kind: openai
     base_url: http://127.0.0.1:{upstream_port}/v1
+    timeouts: {{ connect_ms: 30000 }}  # as the paced generator's own connect timeout
 models:
   mock: {{ provider: mock }}
   bench-unary: {{ provider: fake, upstream_model: "{scenarios.unary}" }}
@@ -400,28 +402,22 @@ def main() -> None:
         config = write_gateway_config(work, upstream_port, scenarios, unix, tcp_port)
         litellm_config = write_litellm_config(work, upstream_port, scenarios) if venv else None
         litellm_port = procs.free_port()
-        startup: dict[str, list[float]] = {"ModelGate": []}
-        if venv:
-            startup["LiteLLM"] = []
+        starters: dict[str, Callable[[str], procs.Service]] = {
+            "ModelGate": lambda tag: start_gateway(work, bins, config, unix, tag)}
+        if venv and litellm_config:
+            starters["LiteLLM"] = lambda tag: start_litellm(work, venv, litellm_config, litellm_port, tag)
         # Start-up, interleaved; the last start of each is the one measured afterwards.
-        gateway: procs.Service | None = None
-        litellm: procs.Service | None = None
+        startup: dict[str, list[float]] = {name: [] for name in starters}
+        running: dict[str, procs.Service] = {}
         for attempt in range(args.startups):
-            last = attempt == args.startups - 1
-            gateway = start_gateway(work, bins, config, unix, str(attempt))
-            services.append(gateway)
-            startup["ModelGate"].append(gateway.startup_s)
-            if not last:
-                gateway.stop()
-                services.remove(gateway)
-            if venv and litellm_config:
-                litellm = start_litellm(work, venv, litellm_config, litellm_port, str(attempt))
-                services.append(litellm)
-                startup["LiteLLM"].append(litellm.startup_s)
-                if not last:
-                    litellm.stop()
-                    services.remove(litellm)
-        assert gateway is not None
+            for name, starter in starters.items():
+                running[name] = service = starter(str(attempt))
+                services.append(service)
+                startup[name].append(service.startup_s)
+                if attempt < args.startups - 1:
+                    service.stop()
+                    services.remove(service)
+        gateway, litellm = running["ModelGate"], running.get("LiteLLM")
         env = Env(work, bins, scenarios, upstream, upstream_port, gateway, unix, tcp_port, litellm, litellm_port,
                   py_openai=str(venv / "bin" / "python") if venv else None,
                   goload=Path(args.goload) if args.goload else None, startup=startup)
@@ -443,7 +439,7 @@ def main() -> None:
                     if workload.kind == "paced" and result["via"] != "direct":
                         service = gateway if result["via"] == "modelgate" else litellm
                         assert service is not None
-                        result["settle_s"] = service.settle(limit_s=1 if args.smoke else 90)
+                        result["settle_s"] = service.settle(limit_s=1 if args.smoke else 45)
 
         time.sleep(0.2 if args.smoke else 2)
         after_rss = {"ModelGate": gateway.rss(), **({"LiteLLM": litellm.rss()} if litellm else {})}

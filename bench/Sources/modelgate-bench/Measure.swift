@@ -25,12 +25,8 @@ enum Target {
     }
 }
 
-/// One closed-loop measurement of one system, printed as JSON for `bench/suite/suite.py`: every
-/// caller a thread with its own connection and blocking I/O, as in `compare`.
-struct Measure: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Measure one system with closed-loop callers; print the figures as JSON.")
-
+/// Where the generators send their calls, and as which model.
+struct Destination: ParsableArguments {
     @Option(help: "http://127.0.0.1:PORT (OpenAI-compatible), tcp://127.0.0.1:PORT or unix:///PATH (native).")
     var target: String
 
@@ -39,6 +35,15 @@ struct Measure: ParsableCommand {
 
     @Option(help: "Bearer key for an HTTP target that wants one.")
     var bearer: String?
+}
+
+/// One closed-loop measurement of one system, printed as JSON for `bench/suite/suite.py`: every
+/// caller a thread with its own connection and blocking I/O, as in `compare`.
+struct Measure: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure one system with closed-loop callers; print the figures as JSON.")
+
+    @OptionGroup var destination: Destination
 
     @Option(help: "Call metadata for a native target, KEY=VALUE (repeatable).")
     var metadata: [String] = []
@@ -53,7 +58,8 @@ struct Measure: ParsableCommand {
     var seconds = 3.0
 
     func run() throws {
-        let target = try Target(target)
+        let target = try Target(destination.target)
+        let (model, bearer) = (destination.model, destination.bearer)
         var pairs: [String: String] = [:]
         for item in metadata {
             let parts = item.split(separator: "=", maxSplits: 1).map(String.init)

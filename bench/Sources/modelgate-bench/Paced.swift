@@ -13,14 +13,7 @@ struct Paced: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Open many paced streams at once; print delivery, first-token and lateness figures as JSON.")
 
-    @Option(help: "http://127.0.0.1:PORT (OpenAI-compatible), tcp://127.0.0.1:PORT or unix:///PATH (native).")
-    var target: String
-
-    @Option(help: "Model name sent in each request.")
-    var model: String
-
-    @Option(help: "Bearer key for an HTTP target that wants one.")
-    var bearer: String?
+    @OptionGroup var destination: Destination
 
     @Option(help: "Concurrent streams.")
     var streams = 1000
@@ -47,7 +40,8 @@ struct Paced: ParsableCommand {
     var tolerance = 50.0
 
     func run() throws {
-        let target = try Target(target)
+        let target = try Target(destination.target)
+        let (model, bearer) = (destination.model, destination.bearer)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         let loop = group.next()
@@ -76,7 +70,7 @@ struct Paced: ParsableCommand {
                     .whenComplete { result in
                         switch result {
                         case .success(let channel): state.channels.append(channel)
-                        case .failure: state.finished(index, ok: false, connectFailed: true)
+                        case .failure(let error): state.finished(index, ok: false, reason: "connect: \(error)")
                         }
                     }
             }
@@ -151,7 +145,7 @@ final class PacedState: @unchecked Sendable {
     private var ended: [Bool]
     private var completed = 0
     private var failed = 0
-    private var connectFailures = 0
+    private var failureReasons: [String: Int] = [:]
     private var onTime = 0
     private var firstTokens: [Double] = []
     private var lateness: [Double] = []
@@ -189,11 +183,17 @@ final class PacedState: @unchecked Sendable {
         if late <= tolerance { onTime += 1 }
     }
 
-    func finished(_ index: Int, ok: Bool, connectFailed: Bool = false) {
+    /// Stream `index` ended; `reason` says why when it failed.
+    func finished(_ index: Int, ok: Bool, reason: String? = nil) {
         guard !ended[index] else { return }
         ended[index] = true
-        if ok && received[index] >= tokens { completed += 1 } else { failed += 1 }
-        if connectFailed { connectFailures += 1 }
+        if ok && received[index] >= tokens {
+            completed += 1
+        } else {
+            failed += 1
+            let why = reason ?? (ok ? "ended after \(received[index]) of \(tokens) tokens" : "failed")
+            if failureReasons[why] != nil || failureReasons.count < 8 { failureReasons[why, default: 0] += 1 }
+        }
         if completed + failed == streams { finishRun() }
     }
 
@@ -216,7 +216,7 @@ final class PacedState: @unchecked Sendable {
             "streams": streams,
             "completed": completed,
             "failed": failed,
-            "connect_failures": connectFailures,
+            "failure_reasons": failureReasons,
             "unfinished": streams - completed - failed,
             "tokens_expected": streams * tokens,
             "tokens_delivered": delivered,
@@ -264,7 +264,10 @@ final class PacedHTTPHandler: ChannelInboundHandler {
                 return
             }
             statusChecked = true
-            guard bytes[0..<12].elementsEqual("HTTP/1.1 200".utf8) else { return end(context, ok: false) }
+            guard bytes[0..<12].elementsEqual("HTTP/1.1 200".utf8) else {
+                let line = bytes.prefix { $0 != 13 && $0 != 10 }.prefix(60)
+                return end(context, ok: false, reason: String(decoding: line, as: UTF8.self))
+            }
         }
         for _ in 0..<countOccurrences(of: contentMarker, in: bytes[...]) { state.token(index) }
         if countOccurrences(of: Self.doneMarker, in: bytes[...]) > 0 { return end(context, ok: true) }
@@ -272,17 +275,17 @@ final class PacedHTTPHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if !ended { end(context, ok: false) }
+        if !ended { end(context, ok: false, reason: "connection closed before [DONE]") }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        end(context, ok: false)
+        end(context, ok: false, reason: "\(error)")
     }
 
-    private func end(_ context: ChannelHandlerContext, ok: Bool) {
+    private func end(_ context: ChannelHandlerContext, ok: Bool, reason: String? = nil) {
         guard !ended else { return }
         ended = true
-        state.finished(index, ok: ok)
+        state.finished(index, ok: ok, reason: reason)
         context.close(promise: nil)
     }
 }
@@ -349,7 +352,7 @@ final class PacedNativeHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// Starts stream `index` of the run on this connection.
     func open(_ index: Int) {
-        guard let context else { return state.finished(index, ok: false) }
+        guard let context else { return state.finished(index, ok: false, reason: "gateway connection closed") }
         let id = nextID
         nextID += 1
         streamIndex[id] = index
@@ -371,6 +374,7 @@ final class PacedNativeHandler: ChannelInboundHandler, @unchecked Sendable {
         {
             let type = pending.getInteger(at: pending.readerIndex + 4, as: UInt8.self)!
             let stream = pending.getInteger(at: pending.readerIndex + 6, as: UInt32.self)!
+            let payload = pending.getSlice(at: pending.readerIndex + 10, length: Int(length))!
             pending.moveReaderIndex(forwardBy: 10 + Int(length))
             switch type {
             case FrameType.hello.rawValue:
@@ -379,7 +383,13 @@ final class PacedNativeHandler: ChannelInboundHandler, @unchecked Sendable {
             case FrameType.message.rawValue:
                 if let index = streamIndex[stream] { state.token(index) }
             case FrameType.end.rawValue:
-                if let index = streamIndex.removeValue(forKey: stream) { state.finished(index, ok: length == 0) }
+                guard let index = streamIndex.removeValue(forKey: stream) else { break }
+                let status = length == 0 ? nil : (try? WireCodec().decode(EndStatus.self, payload))
+                state.finished(index, ok: length == 0, reason: status.map { "\($0.code): \($0.message)" })
+            case FrameType.ping.rawValue:
+                var pong = ByteBuffer()
+                pong.writeFrame(.pong, streamID: 0, payload: payload)
+                context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
             default:
                 break
             }
@@ -389,7 +399,7 @@ final class PacedNativeHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         if !helloReceived { ready.fail(BenchError("the gateway closed the connection")) }
-        for index in streamIndex.values { state.finished(index, ok: false) }
+        for index in streamIndex.values { state.finished(index, ok: false, reason: "gateway connection closed") }
         streamIndex.removeAll()
         self.context = nil
     }

@@ -217,10 +217,17 @@ def _peak(results: list[Result], via: set[str], paced: bool | None = None, workl
 # -- the headline -----------------------------------------------------------------------------
 
 
+OPPOSITE = {"lower": "higher", "more": "fewer", "less": "more", "faster": "slower"}
+
+
 def _times(a: float, b: float, word: str) -> str:
-    """``a / b`` as "N× word", or "–" when either is unknown."""
+    """``a / b`` as "N× word" (turned round below 1: "N× opposite"), or "–" when either is unknown."""
     ratio = _ratio(a, b)
-    return "–" if ratio == "–" else f"{ratio} {word}"
+    if ratio == "–":
+        return ratio
+    if a < b and word in OPPOSITE:
+        return f"{_ratio(b, a)} {OPPOSITE[word]}"
+    return f"{ratio} {word}"
 
 
 def _headline(results: list[Result], ctx: Context) -> list[str]:
@@ -374,7 +381,7 @@ def svg(results: list[Result]) -> str:
     values = [v for row in rows for v in row[3] if v > 0]
     lo = 10 ** math.floor(math.log10(min(values))) if values else 0.01
     hi = 10 ** math.ceil(math.log10(max(values))) if values else 10
-    left, width, row_h, top = 250, 560, 18, 40
+    left, width, row_h, top = 250, 560, 18, 50
     height = top + len(rows) * row_h + len(panels) * 30 + 40
 
     def x(ms: float) -> float:
@@ -384,6 +391,10 @@ def svg(results: list[Result]) -> str:
            'font-family="sans-serif" font-size="11">',
            '<rect width="100%" height="100%" fill="white"/>',
            f'<text x="{left}" y="18" font-size="13" font-weight="bold">Call latency per system (ms, log scale)</text>']
+    for i, (via, label) in enumerate((("direct", "direct"), ("modelgate", "ModelGate"), ("mock", "ModelGate mock"),
+                                      ("litellm", "LiteLLM"))):
+        out += [f'<rect x="{left + i * 120}" y="26" width="10" height="10" fill="{COLOURS[via]}"/>',
+                f'<text x="{left + 14 + i * 120}" y="35">{label}</text>']
     bottom = top + len(rows) * row_h + len(panels) * 30
     decade = lo
     while decade <= hi * 1.0001:

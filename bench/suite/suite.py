@@ -355,6 +355,16 @@ def _os_name() -> str:
     return "?"
 
 
+def write_outputs(results: list[dict[str, Any]], context: report.Context, args: argparse.Namespace) -> None:
+    markdown = report.markdown(results, context, plot=Path(args.plot).name if args.plot else None)
+    if args.output:
+        report.replace_generated_block(Path(args.output), markdown)
+    else:
+        print(markdown)
+    if args.plot:
+        Path(args.plot).write_text(report.svg(results))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="a few seconds: every code path once, nothing meaningful")
@@ -370,7 +380,12 @@ def main() -> None:
     ap.add_argument("--plot", help="SVG file for the latency plot")
     ap.add_argument("--json", help="write every run's raw figures here")
     ap.add_argument("--command", default="bench/run.sh", help="the command to quote in the report")
+    ap.add_argument("--render", metavar="JSON", help="measure nothing: rewrite --output and --plot from a --json file")
     args = ap.parse_args()
+    if args.render:
+        saved = json.loads(Path(args.render).read_text())
+        write_outputs(saved["results"], report.Context(**saved["context"]), args)
+        return
 
     scenarios = Scenarios()
     paced = {"ramp": 2.0, "timeout": 30.0}
@@ -451,16 +466,10 @@ def main() -> None:
                                                "paced": scenarios.paced},
             paced=paced, startup=startup, rest_rss=env.rest_rss, after_rss=after_rss, smoke=args.smoke,
         )
-        markdown = report.markdown(results, context, plot=Path(args.plot).name if args.plot else None)
-        if args.output:
-            report.replace_generated_block(Path(args.output), markdown)
-        else:
-            print(markdown)
-        if args.plot:
-            Path(args.plot).write_text(report.svg(results))
         if args.json:
             Path(args.json).parent.mkdir(parents=True, exist_ok=True)
             Path(args.json).write_text(json.dumps({"context": context.__dict__, "results": results}, indent=1))
+        write_outputs(results, context, args)
         failures = [r for r in results if "failure" in r["figures"] and r["via"] != "litellm"]
         if failures:
             raise SystemExit(f"suite: {len(failures)} runs failed, e.g. {failures[0]['system']}: "

@@ -2,7 +2,7 @@
 # The benchmark suite: ModelGate beside LiteLLM's proxy and a direct call, same fake upstream.
 #
 #   bench/run.sh           (make bench) release build, LiteLLM's proxy in bench/.venv-litellm
-#                          (installed if missing), the full interleaved run (~15 min): tables into
+#                          (installed if missing), the full interleaved run (~25 min): tables into
 #                          docs/benchmarks.md, plot docs/benchmarks.svg, raw figures
 #                          bench/results/suite.json; then the client micro-benchmarks
 #                          (bench/results/). Extra arguments go to bench/suite/suite.py,

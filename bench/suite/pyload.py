@@ -32,20 +32,23 @@ Timing = tuple[float, float, int]
 
 def openai_calls(args: argparse.Namespace) -> tuple[Callable[[], Timing], Callable[[], Awaitable[Timing]]]:
     import openai
+    from openai.types.chat import ChatCompletionMessageParam
 
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello there"}]
     common: dict[str, Any] = {"base_url": args.target, "api_key": args.bearer or "unused", "max_retries": 0, "timeout": 120}
     sync_client = openai.OpenAI(**common)
     async_client = openai.AsyncOpenAI(**common)
-    extra: dict[str, Any] = {"stream_options": {"include_usage": True}} if args.streaming else {}
 
     def one() -> Timing:
         t0 = time.perf_counter()
         if not args.streaming:
-            sync_client.chat.completions.create(model=args.model, messages=MESSAGES)  # type: ignore[arg-type]
+            sync_client.chat.completions.create(model=args.model, messages=messages)
             t = time.perf_counter() - t0
             return t, t, 1
         first, tokens = 0.0, 0
-        for chunk in sync_client.chat.completions.create(model=args.model, messages=MESSAGES, stream=True, **extra):  # type: ignore[call-overload]
+        stream = sync_client.chat.completions.create(
+            model=args.model, messages=messages, stream=True, stream_options={"include_usage": True})
+        for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content:
                 tokens += 1
                 if tokens == 1:
@@ -55,11 +58,12 @@ def openai_calls(args: argparse.Namespace) -> tuple[Callable[[], Timing], Callab
     async def one_async() -> Timing:
         t0 = time.perf_counter()
         if not args.streaming:
-            await async_client.chat.completions.create(model=args.model, messages=MESSAGES)  # type: ignore[arg-type]
+            await async_client.chat.completions.create(model=args.model, messages=messages)
             t = time.perf_counter() - t0
             return t, t, 1
         first, tokens = 0.0, 0
-        stream = await async_client.chat.completions.create(model=args.model, messages=MESSAGES, stream=True, **extra)  # type: ignore[call-overload]
+        stream = await async_client.chat.completions.create(
+            model=args.model, messages=messages, stream=True, stream_options={"include_usage": True})
         async for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content:
                 tokens += 1

@@ -441,9 +441,9 @@ def main() -> None:
         print(f"suite: start-up {startup}; RSS at rest {env.rest_rss}", file=sys.stderr)
 
         for workload in workloads:
-            for service in (gateway, litellm):
-                if service is not None:
-                    service.settle(limit_s=1 if args.smoke else 60)
+            for idle in (gateway, litellm):
+                if idle is not None:
+                    idle.settle(limit_s=1 if args.smoke else 60)
             for rep in range(args.reps):
                 for system in systems_for(workload, env):
                     result = measure(system, workload, env, args.seconds, paced)
@@ -452,9 +452,9 @@ def main() -> None:
                     summary = result["figures"].get("failure") or report.one_line(result)
                     print(f"suite: {workload.name} | rep {rep + 1} | {system.name}: {summary}", file=sys.stderr)
                     if workload.kind == "paced" and result["via"] != "direct":
-                        service = gateway if result["via"] == "modelgate" else litellm
-                        assert service is not None
-                        result["settle_s"] = service.settle(limit_s=1 if args.smoke else 45)
+                        tested = gateway if result["via"] == "modelgate" else litellm
+                        assert tested is not None
+                        result["settle_s"] = tested.settle(limit_s=1 if args.smoke else 45)
 
         time.sleep(0.2 if args.smoke else 2)
         after_rss = {"ModelGate": gateway.rss(), **({"LiteLLM": litellm.rss()} if litellm else {})}

@@ -1,12 +1,20 @@
 import ArgumentParser
 import Foundation
 
-/// Measures the latency, throughput, CPU and memory the gateway adds over calling the fake
-/// upstream directly, interleaving the systems (A B C A B C …) and reporting medians.
+/// The benchmark tool. Without a subcommand it runs `compare`; `measure` and `paced` are the
+/// load generators that `bench/suite/suite.py` drives against processes it started itself.
 @main
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "modelgate-bench", abstract: "Gateway-added latency, throughput, CPU and memory.")
+        commandName: "modelgate-bench", abstract: "Gateway-added latency, throughput, CPU and memory.",
+        subcommands: [Compare.self, Measure.self, Paced.self], defaultSubcommand: Compare.self)
+}
+
+/// Measures the latency, throughput, CPU and memory the gateway adds over calling the fake
+/// upstream directly, interleaving the systems (A B C A B C …) and reporting medians.
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start a fake upstream and a gateway, compare direct calls with calls through the gateway.")
 
     @Flag(help: "A few seconds in all: checks that every workload runs, reports nothing meaningful.")
     var smoke = false
@@ -45,7 +53,7 @@ struct Bench: ParsableCommand {
 
         let systems: [(String, (Bool, Int) throws -> any LoadWorker)] = [
             ("direct", { streaming, _ in
-                try DirectHTTPWorker(port: environment.upstreamPort, scenario: streaming ? "tokens=256" : "tokens=16", streaming: streaming)
+                try DirectHTTPWorker(port: environment.upstreamPort, model: streaming ? "tokens=256" : "tokens=16", streaming: streaming)
             }),
             ("gateway uds", { streaming, _ in
                 try NativeWorker(endpoint: environment.unix, model: streaming ? "bench-stream" : "bench-unary", streaming: streaming)
@@ -115,6 +123,8 @@ struct MeasurementResult {
     var timings: [CallTiming]
     var errors: Int
     var elapsed: Duration
+    /// Every call made, warm-up included (for CPU accounting around the whole run).
+    var allCalls = 0
 
     var requestsPerSecond: Double { Double(timings.count) / elapsed.seconds }
     var tokensPerSecond: Double { Double(timings.reduce(0) { $0 + $1.tokens }) / elapsed.seconds }
@@ -133,9 +143,11 @@ func measure(workers: [any LoadWorker], seconds: Double) throws -> MeasurementRe
         // @unchecked: each thread writes only its own slot; the group wait orders the reads.
         var timings: [[CallTiming]]
         var errors: [Int]
+        var calls: [Int]
         init(count: Int) {
             timings = Array(repeating: [], count: count)
             errors = Array(repeating: 0, count: count)
+            calls = Array(repeating: 0, count: count)
         }
     }
     nonisolated(unsafe) let workers = workers
@@ -153,6 +165,7 @@ func measure(workers: [any LoadWorker], seconds: Double) throws -> MeasurementRe
             while ContinuousClock.now < deadline {
                 do {
                     let timing = try workers[index].call()
+                    collector.calls[index] += 1
                     if ContinuousClock.now > start { local.append(timing) }
                 } catch {
                     collector.errors[index] += 1
@@ -166,7 +179,8 @@ func measure(workers: [any LoadWorker], seconds: Double) throws -> MeasurementRe
     }
     group.wait()
     return MeasurementResult(
-        timings: collector.timings.flatMap { $0 }, errors: collector.errors.reduce(0, +), elapsed: deadline - start)
+        timings: collector.timings.flatMap { $0 }, errors: collector.errors.reduce(0, +), elapsed: deadline - start,
+        allCalls: collector.calls.reduce(0, +))
 }
 
 extension Duration {

@@ -116,20 +116,17 @@ protocol LoadWorker: AnyObject {
     func call() throws -> CallTiming
 }
 
-/// OpenAI-style HTTP/1.1 keep-alive calls straight to the fake upstream.
+/// OpenAI-style HTTP/1.1 keep-alive calls to an OpenAI-compatible server on loopback: the fake
+/// upstream itself (model = its scenario), or a proxy in front of it (with its bearer key).
 final class DirectHTTPWorker: LoadWorker {
     private let socket: BlockingSocket
     private let request: [UInt8]
     private let streaming: Bool
 
-    init(port: Int, scenario: String, streaming: Bool) throws {
+    init(port: Int, model: String, streaming: Bool, bearer: String? = nil) throws {
         socket = try BlockingSocket(.tcp(host: "127.0.0.1", port: port))
         self.streaming = streaming
-        let body =
-            #"{"model":"\#(scenario)","stream":\#(streaming),"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello there"}]}"#
-        request = Array(
-            "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
-                .utf8)
+        request = openAIChatRequest(model: model, streaming: streaming, bearer: bearer)
     }
 
     func call() throws -> CallTiming {
@@ -170,9 +167,21 @@ final class DirectHTTPWorker: LoadWorker {
     }
 }
 
-private let contentMarker = Array(#""content":"tok"#.utf8)
+/// The bytes of one `POST /v1/chat/completions` (HTTP/1.1, keep-alive).
+func openAIChatRequest(model: String, streaming: Bool, bearer: String?) -> [UInt8] {
+    let body =
+        #"{"model":"\#(model)","stream":\#(streaming),"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello there"}]}"#
+    let authorization = bearer.map { "Authorization: Bearer \($0)\r\n" } ?? ""
+    return Array(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\(authorization)Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            .utf8)
+}
 
-private func countOccurrences(of needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int {
+/// Every token event of the fake upstream's streams contains this (tokens are `tok1 `, `tok2 `…),
+/// whether relayed as is or re-serialised by a proxy.
+let contentMarker = Array(#""content":"tok"#.utf8)
+
+func countOccurrences(of needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int {
     guard haystack.count >= needle.count else { return 0 }
     var count = 0
     var index = haystack.startIndex

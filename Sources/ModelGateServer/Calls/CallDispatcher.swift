@@ -3,10 +3,29 @@ import ModelGateCore
 import ModelGateWire
 import Synchronization
 
-/// Whether the gateway is serving or draining, for Health.
+/// Whether the gateway is serving or draining, for Health; and how many calls are running,
+/// so memory can be handed back to the system once the gateway goes idle.
 final class ServingState: Sendable {
     private let draining = Atomic<Bool>(false)
+    private let runningCalls = Atomic<Int>(0)
+    /// Calls finished since memory was last trimmed.
+    private let finishedSinceTrim = Atomic<Int>(0)
     let startedAt = ContinuousClock.now
+
+    func callStarted() {
+        runningCalls.add(1, ordering: .relaxed)
+    }
+
+    func callFinished() {
+        runningCalls.subtract(1, ordering: .relaxed)
+        finishedSinceTrim.add(1, ordering: .relaxed)
+    }
+
+    /// True, once, when calls ran since the last time and none is running now.
+    func becameIdle() -> Bool {
+        guard runningCalls.load(ordering: .relaxed) == 0 else { return false }
+        return finishedSinceTrim.exchange(0, ordering: .relaxed) > 0
+    }
 
     var isDraining: Bool { draining.load(ordering: .relaxed) }
 
@@ -25,6 +44,8 @@ struct CallDispatcher: Sendable {
     let logger: Logger
 
     func run(_ call: GatewayCall, context: CallContext, stream: StreamHandle) async {
+        serving.callStarted()
+        defer { serving.callFinished() }
         switch call {
         case .chat(let request):
             await unary(stream, context) {

@@ -1,0 +1,1 @@
+// CMemory is header-only; this file gives SwiftPM a source to build.

@@ -1,8 +1,13 @@
 #ifndef MODELGATE_CCURL_SHIM_H
 #define MODELGATE_CCURL_SHIM_H
 // libcurl, with typed wrappers for its variadic functions, which Swift cannot call
-// (curl_easy_setopt, curl_multi_setopt, curl_easy_getinfo). ModelGateUpstream is its only user.
+// (curl_easy_setopt, curl_multi_setopt, curl_easy_getinfo), and the readiness API its driver
+// waits on (epoll, eventfd: Glibc's Swift module does not export them). ModelGateUpstream is
+// its only user.
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
 
 typedef size_t (*ccurl_data_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
 typedef int (*ccurl_xferinfo_callback)(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
@@ -43,6 +48,17 @@ static inline CURLcode ccurl_easy_getinfo_string(CURL *handle, CURLINFO info, ch
 }
 static inline CURLMcode ccurl_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
     return curl_multi_setopt(multi, option, value);
+}
+static inline CURLMcode ccurl_multi_setopt_pointer(CURLM *multi, CURLMoption option, void *value) {
+    return curl_multi_setopt(multi, option, value);
+}
+static inline CURLMcode ccurl_multi_setopt_socket_callback(CURLM *multi, curl_socket_callback cb) {
+    return curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, cb);
+}
+
+// Names the calling thread (as seen by top and perf); prctl is variadic.
+static inline void ccurl_name_current_thread(const char *name) {
+    prctl(PR_SET_NAME, (unsigned long)name, 0UL, 0UL, 0UL);
 }
 
 // Return values of the write callback, as plain integers Swift can use.

@@ -6,10 +6,13 @@ import Synchronization
 import Glibc
 #endif
 
-/// The production ``UpstreamHTTPClient``: libcurl's multi interface on one dedicated thread.
+/// The production ``UpstreamHTTPClient``: libcurl's multi interface, driven by whichever
+/// thread holds its lock.
 ///
-/// The thread owns the multi handle and every easy handle, as libcurl requires. Other threads
-/// only append commands to a queue and call `curl_multi_wakeup`, so no caller ever blocks on
+/// A dedicated upstream thread waits for libcurl's sockets and timers (``CurlThread``). A call
+/// that starts, resumes or cancels a transfer drives libcurl itself when the lock is free, so
+/// the request leaves from the caller's own thread without waking another; when the lock is
+/// busy the command is queued and the upstream thread is woken, so no caller ever blocks on
 /// network I/O or on libcurl. The multi handle is the connection pool: keep-alive connections
 /// and HTTP/2 multiplexing are shared by every request.
 ///
@@ -62,9 +65,11 @@ package final class CurlClient: UpstreamHTTPClient, Sendable {
     let configuration: Configuration
     let logger: Logger
     private let queue = Mutex(Queue())
-    /// The multi handle's address while the thread runs (0 otherwise), for `wake()` from any
-    /// thread. Kept as an integer because raw pointers are not Sendable.
-    private let multiAddress = Mutex<UInt>(0)
+    /// libcurl's state while the client runs; nil before ``start()`` and after shutdown.
+    private let driver = Mutex<CurlDriver?>(nil)
+    /// The driver's wake-up descriptor (-1 when there is none), kept apart from the driver so
+    /// waking the upstream thread never waits for the driver lock.
+    private let wakeDescriptor = Mutex<Int32>(-1)
     private let threadDone = Mutex<[CheckedContinuation<Void, Never>]>([])
     private let threadFinished = Atomic<Bool>(false)
     private let transferIDs = Atomic<UInt64>(0)
@@ -75,7 +80,7 @@ package final class CurlClient: UpstreamHTTPClient, Sendable {
         CurlGlobal.initialize()
     }
 
-    /// Starts the curl thread. Calling it again does nothing.
+    /// Starts the upstream thread. Calling it again does nothing.
     package func start() {
         let shouldStart: Bool = queue.withLock { queue in
             guard queue.state == .idle else { return false }
@@ -83,11 +88,28 @@ package final class CurlClient: UpstreamHTTPClient, Sendable {
             return true
         }
         guard shouldStart else { return }
-        CurlThread.spawn(client: self)
+        let configuration = self.configuration
+        let created: Result<Int32, UpstreamError> = driver.withLock { driver in
+            do throws(UpstreamError) {
+                let made = try CurlDriver(configuration: configuration)
+                driver = made
+                return .success(made.wakeFD)
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch created {
+        case .success(let wakeFD):
+            wakeDescriptor.withLock { $0 = wakeFD }
+            CurlThread.spawn(client: self)
+        case .failure(let error):
+            logger.critical("cannot start the upstream client", metadata: ["error": "\(error)"])
+            closeDriver()
+        }
     }
 
-    /// Stops the curl thread: transfers still running fail with `.shutdown`. Returns once the
-    /// thread has released every handle.
+    /// Stops the upstream thread: transfers still running fail with `.shutdown`. Returns once
+    /// the thread has released every handle.
     package func shutdown() async {
         let wasRunning: Bool = queue.withLock { queue in
             switch queue.state {
@@ -118,7 +140,7 @@ package final class CurlClient: UpstreamHTTPClient, Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (head: CheckedContinuation<UpstreamResponse, any Error>) in
                 transfer.headContinuation = head
-                if !enqueue(.start(transfer)) {
+                if !submit(.start(transfer)) {
                     transfer.headContinuation = nil
                     head.resume(throwing: UpstreamError(.shutdown, "the upstream client is not running"))
                 }
@@ -128,13 +150,44 @@ package final class CurlClient: UpstreamHTTPClient, Sendable {
         }
     }
 
-    // MARK: Used by transfers and the thread
+    // MARK: Used by transfers and the upstream thread
 
     func nextTransferID() -> UInt64 {
         transferIDs.add(1, ordering: .relaxed).newValue
     }
 
-    /// Queues a command for the curl thread; false when the client is not accepting work.
+    /// Carries out a command: at once on this thread when the driver lock is free, otherwise
+    /// through the upstream thread's queue. False when the client is not accepting work.
+    @discardableResult
+    func submit(_ command: Command) -> Bool {
+        enum Outcome {
+            case done
+            case doneWakeThread
+            case noDriver
+        }
+        let outcome: Outcome? = driver.withLockIfAvailable { driver in
+            guard let driver else { return .noDriver }
+            driver.apply(command)
+            driver.settle()
+            // The upstream thread sleeps until `plannedWake`: wake it if a timer of the
+            // transfer just started (or one of libcurl's) is due before that.
+            let now = ContinuousClock.now
+            return now + driver.sleepTimeout(now: now) < driver.plannedWake ? .doneWakeThread : .done
+        }
+        switch outcome {
+        case .done?:
+            return true
+        case .doneWakeThread?:
+            wake()
+            return true
+        case .noDriver?, nil:
+            // Not started, stopped, or the lock is busy: the queue decides, and the thread
+            // holding the lock picks the command up on its next turn.
+            return enqueue(command)
+        }
+    }
+
+    /// Queues a command for the upstream thread; false when the client is not accepting work.
     @discardableResult
     func enqueue(_ command: Command) -> Bool {
         let accepted: Bool = queue.withLock { queue in
@@ -165,20 +218,39 @@ package final class CurlClient: UpstreamHTTPClient, Sendable {
         }
     }
 
-    func setMulti(_ handle: UnsafeMutableRawPointer?) {
-        multiAddress.withLock { $0 = UInt(bitPattern: handle) }
-    }
-
-    /// Interrupts the thread's `curl_multi_poll`. Safe from any thread.
-    func wake() {
-        // Under the lock, so the thread cannot free the handle while it is being woken.
-        multiAddress.withLock { address in
-            if let handle = UnsafeMutableRawPointer(bitPattern: address) { _ = curl_multi_wakeup(handle) }
+    /// Runs `body` with the driver, waiting for the lock; nil when there is no driver.
+    func withDriver<T>(_ body: (CurlDriver) -> T?) -> T? {
+        driver.withLock { driver in
+            guard let driver else { return nil }
+            return body(driver)
         }
     }
 
-    func threadDidFinish() {
-        queue.withLock { $0.state = .stopped }
+    /// Interrupts the upstream thread's `epoll_wait`. Safe from any thread.
+    func wake() {
+        // Under the lock, so the thread cannot close the descriptor while it is being written.
+        wakeDescriptor.withLock { descriptor in
+            guard descriptor >= 0 else { return }
+            _ = eventfd_write(descriptor, 1)
+        }
+    }
+
+    /// Fails what is left and frees libcurl; the upstream thread's last act.
+    func closeDriver() {
+        wakeDescriptor.withLock { $0 = -1 }
+        let error = UpstreamError(.shutdown, "the upstream client shut down")
+        driver.withLock { driver in
+            driver?.shutDown(failing: error)
+            driver = nil
+        }
+        let leftovers: [Command] = queue.withLock { queue in
+            queue.state = .stopped
+            defer { queue.commands.removeAll() }
+            return queue.commands
+        }
+        for case .start(let transfer) in leftovers {
+            transfer.complete(error)
+        }
         let waiters: [CheckedContinuation<Void, Never>] = threadDone.withLock { waiters in
             threadFinished.store(true, ordering: .releasing)
             defer { waiters.removeAll() }

@@ -3,17 +3,18 @@ import Synchronization
 
 /// One HTTP exchange: its easy handle, its timers, and the hand-off of head and body.
 ///
-/// `@unchecked Sendable`: after `execute` hands a transfer to the curl thread, every mutable
-/// field below is read and written only on that thread (the libcurl callbacks run there too).
-/// The exceptions are the atomic cancellation flag and `BodySource`, which is itself
-/// thread-safe. The curl thread's command queue (a mutex) orders the hand-off.
+/// `@unchecked Sendable`: after `execute` hands a transfer to libcurl, every mutable field
+/// below is read and written only under the client's driver lock (the libcurl callbacks run
+/// inside libcurl calls made under it). The exceptions are the atomic cancellation flag and
+/// `BodySource`, which is itself thread-safe. The lock, or the command queue's mutex before
+/// it, orders the hand-off.
 final class Transfer: @unchecked Sendable {
     let id: UInt64
     let request: UpstreamRequest
     unowned let client: CurlClient
     let body: BodySource
 
-    // Curl-thread state.
+    // Driver-lock state.
     var easy: UnsafeMutableRawPointer?
     var headerList: UnsafeMutablePointer<curl_slist>?
     var headContinuation: CheckedContinuation<UpstreamResponse, any Error>?
@@ -36,13 +37,13 @@ final class Transfer: @unchecked Sendable {
         self.id = id
         self.request = request
         self.client = client
-        // The body reaches its transfer through the curl thread's table, by id, so neither
+        // The body reaches its transfer through the driver's table, by id, so neither
         // keeps the other alive.
         self.body = BodySource(
             highWaterMark: client.configuration.bodyHighWaterMark,
             lowWaterMark: client.configuration.bodyLowWaterMark,
-            resume: { [client] in client.enqueue(.resume(id)) },
-            cancel: { [client] in client.enqueue(.cancel(id)) })
+            resume: { [client] in client.submit(.resume(id)) },
+            cancel: { [client] in client.submit(.cancel(id)) })
     }
 
     /// The host part of the URL, for error messages (never the path or query: Gemini puts
@@ -56,14 +57,14 @@ final class Transfer: @unchecked Sendable {
 
     var isCancellationRequested: Bool { cancelRequested.load(ordering: .acquiring) }
 
-    /// Asks the curl thread to abort the transfer. The flag covers a cancellation that
-    /// arrives before the transfer was even started.
+    /// Aborts the transfer. The flag covers a cancellation that arrives before the transfer
+    /// was even started.
     func requestCancellation() {
         cancelRequested.store(true, ordering: .releasing)
-        client.enqueue(.cancel(id))
+        client.submit(.cancel(id))
     }
 
-    // MARK: Easy-handle setup (curl thread)
+    // MARK: Easy-handle setup (under the driver lock)
 
     /// Configures an easy handle: `reusing` one from the pool (reset to defaults first), or a
     /// new one. Reuse spares libcurl's per-handle buffers an allocation on every request.
@@ -151,7 +152,7 @@ final class Transfer: @unchecked Sendable {
         return easy
     }
 
-    // MARK: Callbacks (curl thread)
+    // MARK: Callbacks (inside libcurl calls, under the driver lock)
 
     /// One header line; a blank line ends a header block.
     func receivedHeaderLine(_ line: UnsafeBufferPointer<UInt8>) {

@@ -202,17 +202,10 @@ package struct GeminiRequestEncoder: Sendable {
     /// A `data:` URL becomes inline data; any other URL a `fileData` reference (Files API
     /// URIs, `gs://`, public URLs), with the media type guessed from the extension.
     private func imagePart(url: String, position: Int) throws(GatewayError) -> Part {
-        guard url.hasPrefix("data:") else {
+        guard let (mimeType, base64) = try DataURL.base64Parts(of: url, position: position) else {
             return .fileData(mimeType: Self.imageMediaType(forPath: url), uri: url)
         }
-        guard let marker = url.utf8.firstRange(of: ";base64,".utf8) else {
-            throw GatewayError.invalidRequest("message \(position): only base64 data: URLs are supported")
-        }
-        let mimeType = String(url[url.index(url.startIndex, offsetBy: 5)..<marker.lowerBound])
-        guard !mimeType.isEmpty else {
-            throw GatewayError.invalidRequest("message \(position): the data: URL names no media type")
-        }
-        return .inlineData(mimeType: mimeType, base64: String(url[marker.upperBound...]))
+        return .inlineData(mimeType: mimeType, base64: base64)
     }
 
     /// The image media type for a URL's file extension; nil when it is not a known one.

@@ -127,22 +127,9 @@ package struct GeminiRequestEncoder: Sendable {
     private func translate(
         _ message: ChatMessage, position: Int, system: inout [String], callNames: inout [String: String]
     ) throws(GatewayError) -> Turn? {
-        switch message.role {
-        case .unspecified:
-            throw GatewayError.invalidRequest("message \(position) has no role")
-        case .system, .developer:
-            for part in message.parts {
-                guard case .text(let text) = part else {
-                    throw GatewayError.unsupported("non-text parts in system messages", provider: provider)
-                }
-                system.append(text)
-            }
+        if let texts = try message.systemTexts(position: position, provider: provider) {
+            system += texts
             return nil
-        case .user, .assistant, .tool:
-            break
-        }
-        if !message.name.isEmpty, message.role != .tool {
-            throw GatewayError.unsupported("message names", provider: provider)
         }
         var parts: [Part] = []
         // OpenAI style: a tool message's text is the result of the call it names.

@@ -18,6 +18,34 @@ extension JSONFragment {
     }
 }
 
+extension ChatMessage {
+    /// For providers that take the system prompt apart from the turns (Gemini, Anthropic): the
+    /// texts of a system or developer message, in order; nil for a message of another role,
+    /// which is checked to be one a turn can carry (a role is set, and only tool messages
+    /// have names: those providers have no participants).
+    /// - Parameter position: the message's index, for error messages.
+    /// - Throws: INVALID_ARGUMENT for a message without a role; UNSUPPORTED_FEATURE for
+    ///   non-text parts in a system message and for named user or assistant messages.
+    func systemTexts(position: Int, provider: String) throws(GatewayError) -> [String]? {
+        switch role {
+        case .unspecified:
+            throw GatewayError.invalidRequest("message \(position) has no role")
+        case .system, .developer:
+            var texts: [String] = []
+            for part in parts {
+                guard case .text(let text) = part else {
+                    throw GatewayError.unsupported("non-text parts in system messages", provider: provider)
+                }
+                texts.append(text)
+            }
+            return texts
+        case .user, .assistant, .tool:
+            if !name.isEmpty, role != .tool { throw GatewayError.unsupported("message names", provider: provider) }
+            return nil
+        }
+    }
+}
+
 extension ToolCall {
     /// The arguments of a tool call found in message `position` with `role`, for providers
     /// that take them as a JSON object (Gemini, Ollama): the call must be in an assistant

@@ -228,19 +228,6 @@ struct AnthropicProviderTests {
         #expect(error?.code == .cancelled)
     }
 
-    @Test func transportFailuresAndDeadlines() async throws {
-        let failing = provider(FakeUpstreamClient(.failure(UpstreamError(.connect, "refused"))))
-        let error = await thrownGatewayError { _ = try await failing.chat(request, deployment: deployment(failing), context: context) }
-        #expect(error?.detail.kind == .upstreamUnavailable)
-
-        let client = FakeUpstreamClient(.failure(UpstreamError(.totalTimeout, "total")))
-        let timed = provider(client)
-        let expiring = CallContext(requestID: "r", deadline: .now + .seconds(20))
-        _ = await thrownGatewayError { _ = try await timed.chat(request, deployment: deployment(timed), context: expiring) }
-        let total = try #require(client.requests.first?.timeouts.total)
-        #expect(total <= .seconds(20) && total > .seconds(15))
-    }
-
     // MARK: Unsupported
 
     @Test("embeddings, predict and inexpressible requests are refused before any request")

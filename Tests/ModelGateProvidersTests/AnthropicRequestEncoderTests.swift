@@ -25,37 +25,12 @@ struct AnthropicRequestEncoderTests {
     @Test func fullRequestTranslation() throws {
         let request = ChatRequest(
             model: "claude",
-            messages: [
-                ChatMessage(role: .system, text: "You are helpful."),
-                ChatMessage(role: .developer, text: "Answer in French."),
-                ChatMessage(
-                    role: .user,
-                    parts: [
-                        .text("What is in these images, and the weather in Paris?"),
-                        .imageData(bytes: Array("hello!?".utf8), mimeType: "image/png"),
-                        .imageURL(url: "data:image/jpeg;base64,/9j/4AAQ", detail: "high"),
-                        .imageURL(url: "https://example.com/cat.webp?size=2", detail: ""),
-                    ]),
-                ChatMessage(
-                    role: .assistant,
-                    parts: [
-                        .text("Let me check."),
-                        .toolCall(ToolCall(id: "toolu_01", name: "get_weather", argumentsJSON: #"{"city":"Paris"}"#)),
-                        .toolCall(ToolCall(id: "toolu_02", name: "get_time", argumentsJSON: "")),
-                    ]),
-                ChatMessage(role: .tool, parts: [.toolResult(ToolResult(toolCallID: "toolu_01", content: #"{"temp_c":18}"#))]),
-                ChatMessage(role: .tool, parts: [.text("12:00")], toolCallID: "toolu_02"),
+            messages: SampleConversation.messages(weatherCallID: "toolu_01", timeCallID: "toolu_02") + [
                 ChatMessage(role: .user, text: "Thanks. And tomorrow?"),
                 ChatMessage(role: .assistant, parts: [.toolCall(ToolCall(id: "toolu_03", name: "get_weather", argumentsJSON: #"{"city":"Paris","day":1}"#))]),
                 ChatMessage(role: .user, parts: [.toolResult(ToolResult(toolCallID: "toolu_03", content: "service down", isError: true))]),
             ],
-            tools: [
-                ToolDefinition(
-                    name: "get_weather", description: "Current weather",
-                    parametersJSON: #" {"type":"object","properties":{"city":{"type":"string"}},"required":["city"]} "#,
-                    strict: true),
-                ToolDefinition(name: "get_time"),
-            ],
+            tools: SampleConversation.tools,
             toolChoice: .function("get_weather"),
             temperature: 0.7, topP: 0.95, maxTokens: 1024, topK: 40, parallelToolCalls: false, stop: ["END", "\n\nHuman:"],
             user: "end-user-1", tenant: "t", metadata: ["not": "sent"])

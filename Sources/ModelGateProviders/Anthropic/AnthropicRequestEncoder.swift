@@ -127,22 +127,9 @@ package struct AnthropicRequestEncoder: Sendable {
 
     /// One unified message as a turn, or nil for system messages (collected in `system`).
     private func translate(_ message: ChatMessage, position: Int, system: inout [String]) throws(GatewayError) -> Turn? {
-        switch message.role {
-        case .unspecified:
-            throw GatewayError.invalidRequest("message \(position) has no role")
-        case .system, .developer:
-            for part in message.parts {
-                guard case .text(let text) = part else {
-                    throw GatewayError.unsupported("non-text parts in system messages", provider: provider)
-                }
-                if !text.isEmpty { system.append(text) }
-            }
+        if let texts = try message.systemTexts(position: position, provider: provider) {
+            system += texts.filter { !$0.isEmpty }  // Anthropic rejects empty text blocks
             return nil
-        case .user, .assistant, .tool:
-            break
-        }
-        if !message.name.isEmpty, message.role != .tool {
-            throw GatewayError.unsupported("message names", provider: provider)
         }
         var blocks: [Block] = []
         for part in message.parts {

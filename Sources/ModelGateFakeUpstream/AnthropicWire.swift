@@ -34,7 +34,7 @@ enum AnthropicWire {
             return anthropicError(400, "max_tokens: Field required")
         }
         var format = AnthropicStreamFormat(
-            model: fields.model ?? "claude-fake", messageID: "msg_fake_\(context.seq)", promptTokens: fields.promptWords,
+            model: fields.model ?? "claude-fake", messageID: "msg_fake_\(context.seq)", promptTokens: fields.promptWords + fields.systemWords,
             tokens: scenario.tokens, usage: scenario.usage, toolCall: scenario.toolCall,
             sendsMessageStop: !scenario.noDone, error: AnthropicError(status: 529, requestID: requestID))
         format.error.apply(scenario)

@@ -17,6 +17,9 @@ struct RequestFields: Sendable, Equatable {
     var inputTextWords: Int?
     /// `max_tokens`, which Anthropic requires.
     var maxTokens: Int?
+    /// Words in a top-level `system` (Anthropic's system prompt: a string or text blocks).
+    /// Kept apart from `promptWords` so other providers' counts do not change.
+    var systemWords = 0
 }
 
 struct JSONScanError: Error, Equatable {
@@ -73,7 +76,7 @@ struct RequestScanner {
             case "messages":
                 fields.promptWords += try scanner.countMessageWords()
             case "system":  // Anthropic: a string or text blocks
-                fields.promptWords += try scanner.countContentWords()
+                fields.systemWords = try scanner.countContentWords()
             case "max_tokens":
                 fields.maxTokens = try scanner.integerValueOrSkip()
             case "input":

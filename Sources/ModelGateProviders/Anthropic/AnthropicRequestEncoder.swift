@@ -166,7 +166,7 @@ package struct AnthropicRequestEncoder: Sendable {
             if !message.toolCallID.isEmpty {
                 blocks.append(.toolResult(id: message.toolCallID, content: message.text, isError: false))
             } else if blocks.isEmpty || !message.text.isEmpty {
-                throw GatewayError.invalidRequest("message \(position): tool message text without a tool call id")
+                throw GatewayError.invalidRequest("message \(position): tool message without a tool call id")
             }
         }
         return Turn(role: message.role == .assistant ? .assistant : .user, blocks: blocks)

@@ -208,6 +208,7 @@ private struct Parser {
             "kind", "base_url", "api_key_env", "http2_prior_knowledge", "timeouts", "headers", "unix_socket",
             "accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive",
             "region", "aws_access_key_id_env", "aws_secret_access_key_env", "aws_session_token_env",
+            "anthropic_version", "anthropic_beta", "default_max_tokens",
         ]
         var kind: GatewayConfig.ProviderKind?
         var provider = GatewayConfig.Provider(
@@ -273,6 +274,15 @@ private struct Parser {
                 awsNodes[key] = value
             case "aws_access_key_id_env", "aws_secret_access_key_env", "aws_session_token_env":
                 awsNodes[key] = value
+            case "anthropic_version":
+                provider.anthropicVersion = try headerToken(value)
+            case "anthropic_beta":
+                guard case .sequence(let names, _) = value.node else { throw error(value, "expected a list") }
+                for (index, name) in names.enumerated() {
+                    provider.anthropicBetas.append(try headerToken(value.child("\(index)", name)))
+                }
+            case "default_max_tokens":
+                provider.defaultMaxTokens = try integer(value, in: 1...Int(Int32.max))
             default:
                 break
             }
@@ -281,6 +291,11 @@ private struct Parser {
         provider.kind = kind
         for (key, value) in given where Self.keysNotFor[kind]?.contains(key) == true {
             throw error(value, "does not apply to providers of kind \(kind.rawValue)")
+        }
+        for (key, value) in given {
+            if let owner = Self.keysOnlyFor[key], owner != kind {
+                throw error(value, "applies only to providers of kind \(owner.rawValue)")
+            }
         }
         if kind == .bedrock {
             awsNodes["region"] = nil
@@ -293,6 +308,7 @@ private struct Parser {
             switch kind {
             case .gemini: provider.baseURL = "https://generativelanguage.googleapis.com"
             case .ollama: provider.baseURL = "http://localhost:11434"
+            case .anthropic: provider.baseURL = "https://api.anthropic.com"
             case .bedrock: break  // derived from the region by the adapter
             default: throw error(node, "missing key \"base_url\"")
             }
@@ -308,7 +324,23 @@ private struct Parser {
         .ollama: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts"],
         .bedrock: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
         .kserve: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
+        .anthropic: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
     ]
+
+    /// Keys that belong to one kind, and are errors on every other.
+    private static let keysOnlyFor: [String: GatewayConfig.ProviderKind] = [
+        "anthropic_version": .anthropic, "anthropic_beta": .anthropic, "default_max_tokens": .anthropic,
+    ]
+
+    /// A value sent as (part of) an HTTP header: printable ASCII without spaces or commas (a
+    /// comma would split the comma-separated `anthropic-beta`).
+    private func headerToken(_ node: ConfigNode) throws(ConfigError) -> String {
+        let value = try nonEmptyString(node)
+        guard value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ",") }) else {
+            throw error(node, "must be printable ASCII without spaces or commas")
+        }
+        return value
+    }
 
     /// Bedrock needs a region, and either an API key (`api_key_env`, sent as a bearer token)
     /// or SigV4 credentials from the environment: `aws_access_key_id_env` and

@@ -27,6 +27,8 @@ package struct GatewayConfig: Sendable, Hashable {
         case bedrock
         /// KServe v2 / Open Inference Protocol servers (predictive models).
         case kserve
+        /// Anthropic's Messages API.
+        case anthropic
     }
 
     package struct Timeouts: Sendable, Hashable {
@@ -66,6 +68,12 @@ package struct GatewayConfig: Sendable, Hashable {
         /// Bedrock: SigV4 credentials read from the environment at load time; nil when the
         /// provider authenticates with an API key (`apiKey`) instead. Never logged.
         package var awsCredentials: AWSCredentials?
+        /// Anthropic: the `anthropic-version` header (the adapter's default when nil).
+        package var anthropicVersion: String?
+        /// Anthropic: beta features, sent in `anthropic-beta`.
+        package var anthropicBetas: [String] = []
+        /// Anthropic: `max_tokens` for requests that set none (the adapter's default when nil).
+        package var defaultMaxTokens: Int?
     }
 
     /// AWS credentials as read from the environment.

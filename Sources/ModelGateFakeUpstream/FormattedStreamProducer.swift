@@ -4,6 +4,9 @@ import NIOCore
 /// them in order, paced and with faults. Each call appends one piece's payload (an SSE
 /// event, an NDJSON line) without the HTTP framing.
 protocol StreamFormat {
+    /// What opens the stream, right after the head (Anthropic's `message_start`); most
+    /// formats have nothing there.
+    func begin(into buffer: inout ByteBuffer)
     /// Token `index` (1-based): `tok{index} `.
     func token(_ index: Int, into buffer: inout ByteBuffer)
     /// What ends the stream: the provider's end marker, with usage.
@@ -12,6 +15,10 @@ protocol StreamFormat {
     func error(into buffer: inout ByteBuffer)
     /// A piece that is not valid JSON (`malformed_after`).
     func malformed(into buffer: inout ByteBuffer)
+}
+
+extension StreamFormat {
+    func begin(into buffer: inout ByteBuffer) {}
 }
 
 /// Generates a token stream in any ``StreamFormat``: the head, tokens 1…N (paced by
@@ -55,6 +62,7 @@ final class FormattedStreamProducer<Format: StreamFormat>: ResponseProducer {
         if self.status == nil {
             self.status = self.head.status
             self.head.write(into: &out)
+            self.piece(into: &out, allocator: allocator) { self.format.begin(into: &$0) }
         }
         while true {
             if !self.faultsChecked {
@@ -103,6 +111,8 @@ final class FormattedStreamProducer<Format: StreamFormat>: ResponseProducer {
     ) {
         var payload = allocator.buffer(capacity: 256)
         build(&payload)
+        // An empty chunk would end a chunked body.
+        guard payload.readableBytes > 0 else { return }
         self.bodyBytes += payload.readableBytes
         BodyWriter.piece(payload, framing: self.framing, into: &out)
     }

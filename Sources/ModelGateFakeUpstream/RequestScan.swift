@@ -15,6 +15,11 @@ struct RequestFields: Sendable, Equatable {
     var base64Encoding = false
     /// Bedrock Titan embeddings: words in `inputText`.
     var inputTextWords: Int?
+    /// `max_tokens`, which Anthropic requires.
+    var maxTokens: Int?
+    /// Words in a top-level `system` (Anthropic's system prompt: a string or text blocks).
+    /// Kept apart from `promptWords` so other providers' counts do not change.
+    var systemWords = 0
 }
 
 struct JSONScanError: Error, Equatable {
@@ -70,6 +75,10 @@ struct RequestScanner {
                 }
             case "messages":
                 fields.promptWords += try scanner.countMessageWords()
+            case "system":  // Anthropic: a string or text blocks
+                fields.systemWords = try scanner.countContentWords()
+            case "max_tokens":
+                fields.maxTokens = try scanner.integerValueOrSkip()
             case "input":
                 fields.inputs = try scanner.scanEmbeddingInput()
             case "dimensions":
@@ -191,17 +200,23 @@ struct RequestScanner {
                     try scanner.skipValue()
                     return
                 }
-                switch scanner.peek() {
-                case UInt8(ascii: "\""):
-                    words += try scanner.stringWords()
-                case UInt8(ascii: "["):
-                    words += try scanner.countTextPartsWords()
-                default:
-                    try scanner.skipValue()
-                }
+                words += try scanner.countContentWords()
             }
         }
         return words
+    }
+
+    /// A message's content: a string, or content parts with `text`.
+    private mutating func countContentWords() throws -> Int {
+        switch self.peek() {
+        case UInt8(ascii: "\""):
+            return try self.stringWords()
+        case UInt8(ascii: "["):
+            return try self.countTextPartsWords()
+        default:
+            try self.skipValue()
+            return 0
+        }
     }
 
     /// An array of content parts (OpenAI's, Gemini's): the words of each one's `text`.

@@ -127,22 +127,9 @@ package struct GeminiRequestEncoder: Sendable {
     private func translate(
         _ message: ChatMessage, position: Int, system: inout [String], callNames: inout [String: String]
     ) throws(GatewayError) -> Turn? {
-        switch message.role {
-        case .unspecified:
-            throw GatewayError.invalidRequest("message \(position) has no role")
-        case .system, .developer:
-            for part in message.parts {
-                guard case .text(let text) = part else {
-                    throw GatewayError.unsupported("non-text parts in system messages", provider: provider)
-                }
-                system.append(text)
-            }
+        if let texts = try message.systemTexts(position: position, provider: provider) {
+            system += texts
             return nil
-        case .user, .assistant, .tool:
-            break
-        }
-        if !message.name.isEmpty, message.role != .tool {
-            throw GatewayError.unsupported("message names", provider: provider)
         }
         var parts: [Part] = []
         // OpenAI style: a tool message's text is the result of the call it names.
@@ -202,17 +189,10 @@ package struct GeminiRequestEncoder: Sendable {
     /// A `data:` URL becomes inline data; any other URL a `fileData` reference (Files API
     /// URIs, `gs://`, public URLs), with the media type guessed from the extension.
     private func imagePart(url: String, position: Int) throws(GatewayError) -> Part {
-        guard url.hasPrefix("data:") else {
+        guard let (mimeType, base64) = try DataURL.base64Parts(of: url, position: position) else {
             return .fileData(mimeType: Self.imageMediaType(forPath: url), uri: url)
         }
-        guard let marker = url.utf8.firstRange(of: ";base64,".utf8) else {
-            throw GatewayError.invalidRequest("message \(position): only base64 data: URLs are supported")
-        }
-        let mimeType = String(url[url.index(url.startIndex, offsetBy: 5)..<marker.lowerBound])
-        guard !mimeType.isEmpty else {
-            throw GatewayError.invalidRequest("message \(position): the data: URL names no media type")
-        }
-        return .inlineData(mimeType: mimeType, base64: String(url[marker.upperBound...]))
+        return .inlineData(mimeType: mimeType, base64: base64)
     }
 
     /// The image media type for a URL's file extension; nil when it is not a known one.

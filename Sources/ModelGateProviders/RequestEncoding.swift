@@ -18,6 +18,34 @@ extension JSONFragment {
     }
 }
 
+extension ChatMessage {
+    /// For providers that take the system prompt apart from the turns (Gemini, Anthropic): the
+    /// texts of a system or developer message, in order; nil for a message of another role,
+    /// which is checked to be one a turn can carry (a role is set, and only tool messages
+    /// have names: those providers have no participants).
+    /// - Parameter position: the message's index, for error messages.
+    /// - Throws: INVALID_ARGUMENT for a message without a role; UNSUPPORTED_FEATURE for
+    ///   non-text parts in a system message and for named user or assistant messages.
+    func systemTexts(position: Int, provider: String) throws(GatewayError) -> [String]? {
+        switch role {
+        case .unspecified:
+            throw GatewayError.invalidRequest("message \(position) has no role")
+        case .system, .developer:
+            var texts: [String] = []
+            for part in parts {
+                guard case .text(let text) = part else {
+                    throw GatewayError.unsupported("non-text parts in system messages", provider: provider)
+                }
+                texts.append(text)
+            }
+            return texts
+        case .user, .assistant, .tool:
+            if !name.isEmpty, role != .tool { throw GatewayError.unsupported("message names", provider: provider) }
+            return nil
+        }
+    }
+}
+
 extension ToolCall {
     /// The arguments of a tool call found in message `position` with `role`, for providers
     /// that take them as a JSON object (Gemini, Ollama): the call must be in an assistant
@@ -37,16 +65,42 @@ extension ToolDefinition {
     /// Writes the function declaration `{"name", "description", "parameters"}` (OpenAI's and
     /// Ollama's `function`, a Gemini `functionDeclarations` entry), the parameters checked to
     /// be a JSON object; with `strict`, `"strict": true` too (OpenAI).
-    func writeDeclaration(into writer: inout JSONWriter, strict: Bool = false) throws(GatewayError) {
+    /// - Parameters:
+    ///   - schemaKey: the member holding the schema (Anthropic says `input_schema`).
+    ///   - emptySchema: the schema written for a tool without parameters, for providers that
+    ///     require one; nil leaves the member out.
+    func writeDeclaration(
+        into writer: inout JSONWriter, strict: Bool = false, schemaKey: String = "parameters",
+        emptySchema: JSONFragment? = nil
+    ) throws(GatewayError) {
         guard !name.isEmpty else { throw GatewayError.invalidRequest("a tool has no name") }
         let parameters = try parametersJSON.isEmpty
-            ? nil : JSONFragment.object(validating: parametersJSON, what: "parameters of tool \"\(name)\"")
+            ? emptySchema : JSONFragment.object(validating: parametersJSON, what: "parameters of tool \"\(name)\"")
         writer.beginObject()
         writer.member("name", string: name)
         if !description.isEmpty { writer.member("description", string: description) }
-        if let parameters { writer.member("parameters", fragment: parameters) }
+        if let parameters { writer.member(schemaKey, fragment: parameters) }
         if strict { writer.member("strict", bool: true) }
         writer.endObject()
+    }
+}
+
+/// `data:` URLs, as callers pass inline images.
+enum DataURL {
+    /// The media type and base64 payload of a `data:<type>;base64,<data>` URL; nil for a URL
+    /// of any other scheme.
+    /// - Parameter position: the message the URL is in, for error messages.
+    /// - Throws: INVALID_ARGUMENT for a `data:` URL that is not base64 or names no media type.
+    static func base64Parts(of url: String, position: Int) throws(GatewayError) -> (mediaType: String, base64: String)? {
+        guard url.hasPrefix("data:") else { return nil }
+        guard let marker = url.utf8.firstRange(of: ";base64,".utf8) else {
+            throw GatewayError.invalidRequest("message \(position): only base64 data: URLs are supported")
+        }
+        let mediaType = String(url[url.index(url.startIndex, offsetBy: 5)..<marker.lowerBound])
+        guard !mediaType.isEmpty else {
+            throw GatewayError.invalidRequest("message \(position): the data: URL names no media type")
+        }
+        return (mediaType, String(url[marker.upperBound...]))
     }
 }
 

@@ -1,3 +1,4 @@
+import ModelGateCore
 import ModelGateJSON
 
 /// One event of a `text/event-stream` body.
@@ -291,5 +292,17 @@ package struct ServerSentEventDecoder: Sendable {
         buffer.removeSubrange(0..<readIndex)
         scanIndex -= readIndex
         readIndex = 0
+    }
+}
+
+extension ServerSentEventDecoder {
+    /// ``next()`` for an adapter: an event over the size limit is the provider's
+    /// INTERNAL / UPSTREAM_MALFORMED.
+    mutating func nextEvent(provider: String) throws(GatewayError) -> ServerSentEvent? {
+        do {
+            return try next()
+        } catch {
+            throw OpenAIResponseDecoding.malformed("a stream event larger than \(error.limit) bytes", provider: provider)
+        }
     }
 }

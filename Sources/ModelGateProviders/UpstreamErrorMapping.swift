@@ -266,7 +266,7 @@ package enum UpstreamErrorMapping {
         case 409:
             (code, kind, retryable) = (.aborted, .upstreamConflict, true)
         case 429:
-            if matches(body, ["insufficient_quota"]) {
+            if matches(body, ["insufficient_quota", "billing_error"]) {
                 (code, kind, retryable) = (.resourceExhausted, .quotaExceeded, false)
             } else {
                 (code, kind, retryable) = (.resourceExhausted, .rateLimited, true)
@@ -309,7 +309,11 @@ package enum UpstreamErrorMapping {
         let message = body.message.lowercased()
         // Gemini: "The input token count (…) exceeds the maximum number of tokens allowed (…)".
         // Bedrock's ValidationException: "Input is too long for requested model".
-        let phrases = ["context length", "context_length", "context window", "prompt is too long", "maximum number of tokens", "input is too long"]
+        // Anthropic: "input length and `max_tokens` exceed context limit: 199000 + 21333 > 200000".
+        let phrases = [
+            "context length", "context_length", "context window", "prompt is too long", "maximum number of tokens",
+            "input is too long", "exceed context limit",
+        ]
         return phrases.contains {
             message.contains($0)
         }

@@ -117,6 +117,14 @@ package enum GatewayAssembly {
                     httpVersion: provider.http2PriorKnowledge ? .http2PriorKnowledge : .automatic,
                     unixSocketPath: provider.unixSocket)
                 result[provider.name] = KServeProvider(configuration: configuration, client: client)
+            case .anthropic:
+                let configuration = AnthropicProviderConfiguration(
+                    endpoint: endpoint(provider),
+                    version: provider.anthropicVersion ?? AnthropicProviderConfiguration.defaultVersion,
+                    betas: provider.anthropicBetas,
+                    defaultMaxTokens: provider.defaultMaxTokens.map { UInt32($0) }
+                        ?? AnthropicProviderConfiguration.defaultMaxTokens)
+                result[provider.name] = AnthropicProvider(configuration: configuration, client: client)
             case .mock:
                 break
             }

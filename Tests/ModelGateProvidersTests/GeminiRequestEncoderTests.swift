@@ -24,35 +24,10 @@ struct GeminiRequestEncoderTests {
     @Test func fullRequestTranslation() throws {
         let request = ChatRequest(
             model: "gem",
-            messages: [
-                ChatMessage(role: .system, text: "You are helpful."),
-                ChatMessage(role: .developer, text: "Answer in French."),
-                ChatMessage(
-                    role: .user,
-                    parts: [
-                        .text("What is in these images, and the weather in Paris?"),
-                        .imageData(bytes: Array("hello!?".utf8), mimeType: "image/png"),
-                        .imageURL(url: "data:image/jpeg;base64,/9j/4AAQ", detail: "high"),
-                        .imageURL(url: "https://example.com/cat.webp?size=2", detail: ""),
-                    ]),
-                ChatMessage(
-                    role: .assistant,
-                    parts: [
-                        .text("Let me check."),
-                        .toolCall(ToolCall(id: "gemini_call_0", name: "get_weather", argumentsJSON: #"{"city":"Paris"}"#)),
-                        .toolCall(ToolCall(id: "fc-7", name: "get_time", argumentsJSON: "")),
-                    ]),
-                ChatMessage(role: .tool, parts: [.toolResult(ToolResult(toolCallID: "gemini_call_0", content: #"{"temp_c":18}"#))]),
-                ChatMessage(role: .tool, parts: [.text("12:00")], toolCallID: "fc-7"),
-                ChatMessage(role: .user, parts: [.toolResult(ToolResult(toolCallID: "gemini_call_0", content: "boom", isError: true))]),
+            messages: SampleConversation.messages(weatherCallID: "gemini_call_0", timeCallID: "fc-7") + [
+                ChatMessage(role: .user, parts: [.toolResult(ToolResult(toolCallID: "gemini_call_0", content: "boom", isError: true))])
             ],
-            tools: [
-                ToolDefinition(
-                    name: "get_weather", description: "Current weather",
-                    parametersJSON: #" {"type":"object","properties":{"city":{"type":"string"}},"required":["city"]} "#,
-                    strict: true),
-                ToolDefinition(name: "get_time"),
-            ],
+            tools: SampleConversation.tools,
             toolChoice: .function("get_weather"),
             temperature: 0.7, topP: 0.95, maxTokens: 1024, seed: 42, presencePenalty: 0.5, frequencyPenalty: -0.25,
             topK: 40, parallelToolCalls: true, stop: ["END"], user: "end-user-1")

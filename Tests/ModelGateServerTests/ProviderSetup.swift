@@ -17,11 +17,12 @@ struct ProviderSetup {
     ///   - models: model name → scenario (the upstream model id).
     ///   - embeddingModels: model name → upstream model, served as `kind: embedding`.
     ///   - providerOptions: more YAML lines of the provider (indented by four spaces).
+    ///   - fixturesDirectory: where the fake upstream reads `replay=` files.
     init(
         kind: String, models: [String: String], embeddingModels: [String: String] = [:], providerOptions: String = "",
-        idleTimeoutMilliseconds: Int? = nil
+        idleTimeoutMilliseconds: Int? = nil, fixturesDirectory: String = TestPaths.fixtures.path
     ) throws {
-        upstream = try FakeUpstreamProcess()
+        upstream = try FakeUpstreamProcess(fixturesDirectory: fixturesDirectory)
         var providers = "  \(Self.providerName):\n    kind: \(kind)\n    base_url: http://127.0.0.1:\(upstream.port)\n"
         providers += providerOptions
         if let idle = idleTimeoutMilliseconds { providers += "    timeouts:\n      idle_ms: \(idle)\n" }

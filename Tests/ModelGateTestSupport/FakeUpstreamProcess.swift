@@ -34,10 +34,12 @@ package final class FakeUpstreamProcess: Sendable {
     package let process: ChildProcess
     package let port: Int
 
-    package init() throws {
+    /// - Parameter fixturesDirectory: where `replay=` files are read (the recorded fixtures by
+    ///   default).
+    package init(fixturesDirectory: String = TestPaths.fixtures.path) throws {
         process = try ChildProcess(
             executable: TestPaths.fakeUpstreamBinary,
-            arguments: ["--host", "127.0.0.1", "--port", "0", "--fixtures", TestPaths.fixtures.path])
+            arguments: ["--host", "127.0.0.1", "--port", "0", "--fixtures", fixturesDirectory])
         guard let url = process.readyLine.split(separator: " ").last, let colon = url.lastIndex(of: ":"),
             let port = Int(url[url.index(after: colon)...])
         else { throw TestSupportError("unexpected ready line: \(process.readyLine)") }

@@ -15,26 +15,36 @@ package struct OpenAIRequestEncoder: Sendable {
     package var includeStreamUsage: Bool
 
     package init(configuration: OpenAIProviderConfiguration) {
-        self.provider = configuration.name
-        self.maxTokensField = configuration.maxTokensField
-        self.acceptsTopK = configuration.acceptsTopK
-        self.includeStreamUsage = configuration.includeStreamUsage
+        self.init(
+            provider: configuration.name, maxTokensField: configuration.maxTokensField,
+            acceptsTopK: configuration.acceptsTopK, includeStreamUsage: configuration.includeStreamUsage)
+    }
+
+    package init(
+        provider: String, maxTokensField: OpenAIProviderConfiguration.MaxTokensField, acceptsTopK: Bool,
+        includeStreamUsage: Bool
+    ) {
+        self.provider = provider
+        self.maxTokensField = maxTokensField
+        self.acceptsTopK = acceptsTopK
+        self.includeStreamUsage = includeStreamUsage
     }
 
     // MARK: Chat
 
     /// The body of `POST /chat/completions`.
     /// - Parameters:
-    ///   - model: the provider's model id.
+    ///   - model: the provider's model id; nil leaves `model` out (Azure's deployment URLs name
+    ///     the model in the path).
     ///   - stream: ask for an SSE stream (with usage when configured).
     /// - Throws: ``GatewayError`` INVALID_ARGUMENT for requests that cannot be expressed.
-    package func chatBody(_ request: ChatRequest, model: String, stream: Bool) throws(GatewayError) -> [UInt8] {
+    package func chatBody(_ request: ChatRequest, model: String?, stream: Bool) throws(GatewayError) -> [UInt8] {
         if request.topK != nil, !acceptsTopK {
             throw GatewayError.unsupported("top_k", provider: provider)
         }
         var writer = JSONWriter(reservingCapacity: 512)
         writer.beginObject()
-        writer.member("model", string: model)
+        if let model { writer.member("model", string: model) }
         writer.key("messages")
         writer.beginArray()
         for (position, message) in request.messages.enumerated() {
@@ -195,13 +205,10 @@ package struct OpenAIRequestEncoder: Sendable {
                 if !detail.isEmpty { writer.member("detail", string: detail) }
                 writer.endObject()
             case .imageData(let bytes, let mimeType):
-                guard isPlausibleMediaType(mimeType) else {
-                    throw GatewayError.invalidRequest("message \(position): inline image needs a media type such as image/png")
-                }
                 writer.member("type", string: "image_url")
                 writer.key("image_url")
                 writer.beginObject()
-                writer.member("url", string: "data:\(mimeType);base64,\(Base64.encode(bytes))")
+                writer.member("url", string: try Self.dataURL(bytes: bytes, mimeType: mimeType, position: position))
                 writer.endObject()
             case .toolCall, .toolResult:
                 break  // separated out by writeMessage
@@ -211,8 +218,17 @@ package struct OpenAIRequestEncoder: Sendable {
         writer.endArray()
     }
 
+    /// Inline image bytes as the `data:<mime>;base64,…` URL OpenAI's APIs take.
+    /// - Throws: INVALID_ARGUMENT when the media type could not be a media type.
+    static func dataURL(bytes: [UInt8], mimeType: String, position: Int) throws(GatewayError) -> String {
+        guard isPlausibleMediaType(mimeType) else {
+            throw GatewayError.invalidRequest("message \(position): inline image needs a media type such as image/png")
+        }
+        return "data:\(mimeType);base64,\(Base64.encode(bytes))"
+    }
+
     /// `type/subtype` made of token characters, so it cannot corrupt the data URL.
-    private func isPlausibleMediaType(_ text: String) -> Bool {
+    private static func isPlausibleMediaType(_ text: String) -> Bool {
         let parts = text.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
         return parts.count == 2 && parts.allSatisfy { part in
             !part.isEmpty && part.allSatisfy { byte in
@@ -270,28 +286,37 @@ package struct OpenAIRequestEncoder: Sendable {
             writer.beginObject()
             writer.member("type", string: "json_object")
             writer.endObject()
-        case .jsonSchema(let name, let schemaJSON, let strict):
-            guard !schemaJSON.isEmpty else {
-                throw GatewayError.invalidRequest("response format json_schema has no schema")
-            }
-            let schema = try JSONFragment.object(validating: schemaJSON, what: "response format schema")
+        case .jsonSchema:
             writer.key("response_format")
             writer.beginObject()
             writer.member("type", string: "json_schema")
             writer.key("json_schema")
             writer.beginObject()
-            writer.member("name", string: name.isEmpty ? "response" : name)
-            writer.member("schema", fragment: schema)
-            if strict { writer.member("strict", bool: true) }
+            try Self.writeSchemaMembers(of: format, into: &writer)
             writer.endObject()
             writer.endObject()
         }
     }
 
+    /// `"name"`, `"schema"` and (when set) `"strict"` of a JSON-schema response format, the
+    /// schema checked to be a JSON object: Chat Completions nests them in `json_schema`, the
+    /// Responses API puts them beside `"type"`.
+    static func writeSchemaMembers(of format: ResponseFormat, into writer: inout JSONWriter) throws(GatewayError) {
+        guard case .jsonSchema(let name, let schemaJSON, let strict) = format else { return }
+        guard !schemaJSON.isEmpty else {
+            throw GatewayError.invalidRequest("response format json_schema has no schema")
+        }
+        let schema = try JSONFragment.object(validating: schemaJSON, what: "response format schema")
+        writer.member("name", string: name.isEmpty ? "response" : name)
+        writer.member("schema", fragment: schema)
+        if strict { writer.member("strict", bool: true) }
+    }
+
     // MARK: Embeddings
 
-    /// The body of `POST /embeddings`, asking for float vectors.
-    package func embeddingsBody(_ request: EmbedRequest, model: String) throws(GatewayError) -> [UInt8] {
+    /// The body of `POST /embeddings`, asking for float vectors; `model` nil leaves it out
+    /// (Azure's deployment URLs).
+    package func embeddingsBody(_ request: EmbedRequest, model: String?) throws(GatewayError) -> [UInt8] {
         var writer = try request.beginBody(model: model, provider: provider)
         writer.member("encoding_format", string: "float")
         if let dimensions = request.dimensions { writer.member("dimensions", uint: UInt64(dimensions)) }

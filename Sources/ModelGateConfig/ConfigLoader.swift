@@ -207,7 +207,8 @@ private struct Parser {
         let keys = [
             "kind", "base_url", "api_key_env", "http2_prior_knowledge", "timeouts", "headers", "unix_socket",
             "accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive",
-            "region", "aws_access_key_id_env", "aws_secret_access_key_env", "aws_session_token_env",
+            "region", "aws_access_key_id_env", "aws_secret_access_key_env", "aws_session_token_env", "api", "store",
+            "entra_token_env",
         ]
         var kind: GatewayConfig.ProviderKind?
         var provider = GatewayConfig.Provider(
@@ -221,7 +222,7 @@ private struct Parser {
             switch key {
             case "kind":
                 let raw = try string(value)
-                guard let parsed = GatewayConfig.ProviderKind(rawValue: raw), parsed != .mock else {
+                guard let parsed = GatewayConfig.ProviderKind(rawValue: Self.kindSpellings[raw] ?? raw), parsed != .mock else {
                     let known = GatewayConfig.ProviderKind.allCases.filter { $0 != .mock }.map(\.rawValue)
                     throw error(value, "unknown provider kind \"\(raw)\" (expected: \(known.joined(separator: ", ")))")
                 }
@@ -266,6 +267,20 @@ private struct Parser {
                 else { throw error(value, "must be one path segment, such as v1beta") }
             case "include_thoughts":
                 provider.includeThoughts = try bool(value)
+            case "api":
+                let api = try string(value)
+                guard api == "chat_completions" || api == "responses" else {
+                    throw error(value, "expected chat_completions or responses")
+                }
+                provider.chatAPI = api
+            case "store":
+                provider.storeResponses = try bool(value)
+            case "entra_token_env":
+                let variable = try nonEmptyString(value)
+                guard let token = environment(variable), !token.isEmpty else {
+                    throw error(value, "environment variable \(variable) is not set")
+                }
+                provider.entraToken = token
             case "keep_alive":
                 provider.keepAlive = try nonEmptyString(value)
             case "region":
@@ -279,8 +294,17 @@ private struct Parser {
         }
         guard let kind else { throw error(node, "missing key \"kind\"") }
         provider.kind = kind
-        for (key, value) in given where Self.keysNotFor[kind]?.contains(key) == true {
+        for (key, value) in given
+        where Self.keysNotFor[kind]?.contains(key) == true || Self.keysOnlyFor[key].map({ !$0.contains(kind) }) == true {
             throw error(value, "does not apply to providers of kind \(kind.rawValue)")
+        }
+        if let storeNode = given.first(where: { $0.key == "store" })?.node, provider.storeResponses,
+            provider.chatAPI != "responses"
+        {
+            throw error(storeNode, "store applies only with api: responses")
+        }
+        if provider.entraToken != nil, let keyNode = given.first(where: { $0.key == "api_key_env" })?.node {
+            throw error(keyNode, "api_key_env cannot be combined with entra_token_env (choose one credential)")
         }
         if kind == .bedrock {
             awsNodes["region"] = nil
@@ -300,6 +324,9 @@ private struct Parser {
         return provider
     }
 
+    /// Other spellings of provider kinds.
+    private static let kindSpellings = ["azure-openai": "azure_openai", "azure": "azure_openai"]
+
     /// Keys a provider kind rejects instead of silently ignoring: another kind's options.
     /// (Bedrock's own keys are checked in ``bedrock(_:_:awsNodes:)``.)
     private static let keysNotFor: [GatewayConfig.ProviderKind: Set<String>] = [
@@ -308,6 +335,15 @@ private struct Parser {
         .ollama: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts"],
         .bedrock: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
         .kserve: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
+        // Azure rejects top_k as OpenAI does.
+        .azureOpenAI: ["accepts_top_k", "include_thoughts", "keep_alive"],
+    ]
+
+    /// Keys only some kinds take (the OpenAI family's), checked besides ``keysNotFor``.
+    private static let keysOnlyFor: [String: Set<GatewayConfig.ProviderKind>] = [
+        "api": [.openai, .azureOpenAI],
+        "store": [.openai, .azureOpenAI],
+        "entra_token_env": [.azureOpenAI],
     ]
 
     /// Bedrock needs a region, and either an API key (`api_key_env`, sent as a bearer token)
@@ -355,11 +391,12 @@ private struct Parser {
     private func model(
         name: String, _ node: ConfigNode, providers: [GatewayConfig.Provider]
     ) throws(ConfigError) -> GatewayConfig.Model {
-        let keys = ["provider", "upstream_model", "aliases", "kind", "pricing", "mock"]
+        let keys = ["provider", "upstream_model", "deployment", "aliases", "kind", "pricing", "mock"]
         var model = GatewayConfig.Model(
             name: name, provider: "", upstreamModel: name, aliases: [], kind: .chat, pricing: nil,
             mock: GatewayConfig.MockOptions())
         var mockNode: ConfigNode?
+        var upstreamNodes: [(key: String, node: ConfigNode)] = []
         for (key, value) in try mapping(node, allowed: keys) {
             switch key {
             case "provider":
@@ -369,8 +406,9 @@ private struct Parser {
                     let known = [GatewayConfig.mockProviderName] + providers.map(\.name)
                     throw error(value, "unknown provider \"\(model.provider)\" (known: \(known.joined(separator: ", ")))")
                 }
-            case "upstream_model":
+            case "upstream_model", "deployment":
                 model.upstreamModel = try nonEmptyString(value)
+                upstreamNodes.append((key, value))
             case "aliases":
                 model.aliases = try stringList(value)
             case "kind":
@@ -410,6 +448,15 @@ private struct Parser {
         guard !model.provider.isEmpty else { throw error(node, "missing key \"provider\"") }
         if let mockNode, model.provider != GatewayConfig.mockProviderName {
             throw error(mockNode, "mock options apply only to models of the mock provider")
+        }
+        // `deployment` names an Azure deployment; it is the upstream model by another name.
+        if let deployment = upstreamNodes.first(where: { $0.key == "deployment" }) {
+            guard providers.first(where: { $0.name == model.provider })?.kind == .azureOpenAI else {
+                throw error(deployment.node, "deployment applies only to models of azure_openai providers (use upstream_model)")
+            }
+            guard upstreamNodes.count == 1 else {
+                throw error(deployment.node, "give either deployment or upstream_model, not both")
+            }
         }
         return model
     }

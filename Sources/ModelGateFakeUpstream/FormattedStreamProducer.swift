@@ -4,6 +4,8 @@ import NIOCore
 /// them in order, paced and with faults. Each call appends one piece's payload (an SSE
 /// event, an NDJSON line) without the HTTP framing.
 protocol StreamFormat {
+    /// What opens the stream before any token (nothing unless the format says).
+    func start(into buffer: inout ByteBuffer)
     /// Token `index` (1-based): `tok{index} `.
     func token(_ index: Int, into buffer: inout ByteBuffer)
     /// What ends the stream: the provider's end marker, with usage.
@@ -12,6 +14,10 @@ protocol StreamFormat {
     func error(into buffer: inout ByteBuffer)
     /// A piece that is not valid JSON (`malformed_after`).
     func malformed(into buffer: inout ByteBuffer)
+}
+
+extension StreamFormat {
+    func start(into buffer: inout ByteBuffer) {}
 }
 
 /// Generates a token stream in any ``StreamFormat``: the head, tokens 1…N (paced by
@@ -55,6 +61,11 @@ final class FormattedStreamProducer<Format: StreamFormat>: ResponseProducer {
         if self.status == nil {
             self.status = self.head.status
             self.head.write(into: &out)
+            var opening = allocator.buffer(capacity: 0)
+            self.format.start(into: &opening)
+            if opening.readableBytes > 0 {
+                self.piece(into: &out, allocator: allocator) { $0.writeImmutableBuffer(opening) }
+            }
         }
         while true {
             if !self.faultsChecked {

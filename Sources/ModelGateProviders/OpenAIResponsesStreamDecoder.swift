@@ -4,8 +4,7 @@ import ModelGateJSON
 /// Turns a Responses API event stream (`POST /responses` with `"stream": true`: named SSE
 /// events, no `[DONE]`) into ``ChatStreamEvent``s.
 ///
-/// - `response.created` (or the first event carrying the response) → `.started` with the
-///   response id and model.
+/// - `response.created` (the first event) → `.started` with the response id and model.
 /// - `response.output_text.delta` and `response.refusal.delta` → text;
 ///   `response.reasoning_summary_text.delta` and `response.reasoning_text.delta` → reasoning
 ///   (summary parts after the first are separated by a blank line).
@@ -77,9 +76,13 @@ package struct OpenAIResponsesStreamDecoder: ChatStreamDecoding {
         // leave only the latter.
         let type = event.type != "message" ? event.type : (data["type"].string ?? "")
         let response = data["response"]
-        if !started, response.kind == .object {
+        // `.started` may only come first: the first event (normally `response.created`)
+        // starts the response if it names one.
+        if !started {
             started = true
-            output.append(.started(id: response["id"].string ?? "", model: response["model"].string ?? ""))
+            if let id = response["id"].string {
+                output.append(.started(id: id, model: response["model"].string ?? ""))
+            }
         }
         switch type {
         case "response.output_text.delta", "response.refusal.delta":

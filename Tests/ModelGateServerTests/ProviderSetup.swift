@@ -17,12 +17,13 @@ struct ProviderSetup {
     ///   - models: model name → scenario (the upstream model id).
     ///   - embeddingModels: model name → upstream model, served as `kind: embedding`.
     ///   - providerOptions: more YAML lines of the provider (indented by four spaces).
+    ///   - basePath: appended to the fake's address in `base_url` (`/v1` for OpenAI).
     init(
         kind: String, models: [String: String], embeddingModels: [String: String] = [:], providerOptions: String = "",
-        idleTimeoutMilliseconds: Int? = nil
+        idleTimeoutMilliseconds: Int? = nil, basePath: String = ""
     ) throws {
         upstream = try FakeUpstreamProcess()
-        var providers = "  \(Self.providerName):\n    kind: \(kind)\n    base_url: http://127.0.0.1:\(upstream.port)\n"
+        var providers = "  \(Self.providerName):\n    kind: \(kind)\n    base_url: http://127.0.0.1:\(upstream.port)\(basePath)\n"
         providers += providerOptions
         if let idle = idleTimeoutMilliseconds { providers += "    timeouts:\n      idle_ms: \(idle)\n" }
         var modelsYAML = models.sorted { $0.key < $1.key }.map { name, scenario in

@@ -74,6 +74,9 @@ enum AzureWire {
         if let status = scenario.status {
             return azureError(status, AzureError.defaults(forStatus: status).applying(scenario), outcome: .completed)
         }
+        if scenario.toolCall {
+            return azureError(400, AzureError(code: "bad_scenario_combination", message: "tool_call applies to Responses API paths, not \(context.path)"))
+        }
         let model = route.deployment ?? fields.model ?? "fake-deployment"
         if route.operation == .embeddings {
             guard let inputs = fields.inputs, !inputs.isEmpty else {

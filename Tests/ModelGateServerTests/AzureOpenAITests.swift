@@ -148,6 +148,13 @@ struct AzureOpenAITests {
         #expect(failure.detail.upstreamCode == "401")
     }
 
+    @Test("CANCEL mid-stream drops the upstream connection")
+    func cancellation() async throws {
+        let setup = try setup(["slow": "tokens=1000;pace_ms=10"])
+        defer { setup.stop() }
+        try await setup.expectCancellationReachesTheUpstream(model: "slow", requestID: "az-cancel")
+    }
+
     @Test("stream faults: none is OK", arguments: ProviderSetup.streamFaults)
     func upstreamFailures(scenario: String, code: StatusCode, kind: ErrorKind, partial: Bool) async throws {
         let setup = try setup(["az": scenario], idleTimeoutMilliseconds: 400)

@@ -132,14 +132,6 @@ struct OpenAIResponsesTests {
     func cancellation() async throws {
         let setup = try setup(["slow": "tokens=1000;pace_ms=10"])
         defer { setup.stop() }
-        let client = try await setup.gateway.connect()
-        let stream = try await client.chatStream(userMessage("long", model: "slow"), options: CallOptions(requestID: "r-cancel"))
-        var chunks = stream.makeAsyncIterator()
-        for _ in 0..<5 { _ = try await chunks.next() }
-        stream.call.cancel()
-        let error = await #expect(throws: GatewayError.self) { while try await chunks.next() != nil {} }
-        #expect(error?.code == .cancelled)
-        #expect(try setup.upstream.waitForOutcome(requestID: "r-cancel", "client_closed")?.outcome == "client_closed")
-        await client.close()
+        try await setup.expectCancellationReachesTheUpstream(model: "slow", requestID: "r-cancel")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ModelGateClient
 import ModelGateCore
 import ModelGateTestSupport
 import Testing
@@ -72,5 +73,25 @@ extension ProviderSetup {
             #expect(failure.detail.retryable == false, "retrying would repeat delivered output", sourceLocation: sourceLocation)
         }
         return failure
+    }
+}
+
+extension ProviderSetup {
+    /// Streams a long answer from `model`, cancels after five chunks, and checks the call ends
+    /// CANCELLED and the fake upstream saw the gateway drop the connection.
+    func expectCancellationReachesTheUpstream(model: String, requestID: String, sourceLocation: SourceLocation = #_sourceLocation)
+        async throws
+    {
+        let client = try await gateway.connect()
+        let stream = try await client.chatStream(userMessage("long", model: model), options: CallOptions(requestID: requestID))
+        var chunks = stream.makeAsyncIterator()
+        for _ in 0..<5 { _ = try await chunks.next() }
+        stream.call.cancel()
+        let error = await #expect(throws: GatewayError.self, sourceLocation: sourceLocation) { while try await chunks.next() != nil {} }
+        #expect(error?.code == .cancelled, sourceLocation: sourceLocation)
+        #expect(
+            try upstream.waitForOutcome(requestID: requestID, "client_closed")?.outcome == "client_closed",
+            sourceLocation: sourceLocation)
+        await client.close()
     }
 }

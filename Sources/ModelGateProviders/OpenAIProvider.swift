@@ -118,24 +118,12 @@ package struct OpenAIProvider: ModelProvider {
             .collect(upTo: configuration.maxUnaryResponseBytes)
     }
 
-    /// Streams an answer through `decoder` into `sink` until its end marker or EOF, checks the
-    /// stream is complete, then drains what follows the end marker.
+    /// Streams an answer through `decoder` into `sink` (``ProviderTransport/relay(_:decoder:into:)``).
     private func relay<Decoder: ChatStreamDecoding>(
         url: String, body: [UInt8], decoder: Decoder, context: CallContext, into sink: any ChatEventSink
     ) async throws {
         let response = try await send(url: url, body: body, streaming: true, context: context)
-        var decoder = decoder
-        var events: [ChatStreamEvent] = []
-        var iterator = response.body.makeAsyncIterator()
-        while !decoder.isDone, let chunk = try await iterator.next() {
-            try decoder.decode(chunk, into: &events)
-            for event in events {
-                try await sink.send(event)
-            }
-            events.removeAll(keepingCapacity: true)
-        }
-        try decoder.finish()
-        await iterator.drain()
+        try await ProviderTransport.relay(response, decoder: decoder, into: sink)
     }
 
     /// Sends the request; returns the response if its status is 2xx, throws the mapped error

@@ -66,7 +66,7 @@ package struct OpenAIRequestEncoder: Sendable {
             }
             writer.endArray()
         }
-        try writeToolChoice(request.toolChoice, into: &writer)
+        try Self.writeToolChoice(request.toolChoice, into: &writer, nestingFunctionName: true)
         if let parallel = request.parallelToolCalls { writer.member("parallel_tool_calls", bool: parallel) }
         try writeResponseFormat(request.responseFormat, into: &writer)
         if let temperature = request.temperature { writer.member("temperature", float: temperature) }
@@ -107,32 +107,13 @@ package struct OpenAIRequestEncoder: Sendable {
         throws(GatewayError)
     {
         let role = try roleName(message.role, position: position)
-        var content: [ContentPart] = []
-        var toolCalls: [ToolCall] = []
-        var wroteToolResults = false
-        for part in message.parts {
-            switch part {
-            case .text:
-                content.append(part)
-            case .imageURL, .imageData:
-                guard message.role == .user else {
-                    throw GatewayError.unsupported("images in \(role) messages", provider: provider)
-                }
-                content.append(part)
-            case .toolCall(let call):
-                guard message.role == .assistant else {
-                    throw GatewayError.invalidRequest("message \(position): tool calls belong in assistant messages")
-                }
-                toolCalls.append(call)
-            case .toolResult(let result):
-                guard message.role == .user || message.role == .tool else {
-                    throw GatewayError.invalidRequest("message \(position): tool results belong in user or tool messages")
-                }
-                writeToolMessage(callID: result.toolCallID, text: result.content, into: &writer)
-                wroteToolResults = true
-            }
+        let parts = try OpenAIMessageParts(message, roleName: role, position: position, provider: provider)
+        let content = parts.content
+        let toolCalls = parts.toolCalls
+        for result in parts.toolResults {
+            writeToolMessage(callID: result.toolCallID, text: result.content, into: &writer)
         }
-        if wroteToolResults, content.isEmpty { return }
+        if !parts.toolResults.isEmpty, content.isEmpty { return }
         if message.role == .tool {
             guard !message.toolCallID.isEmpty else {
                 throw GatewayError.invalidRequest("message \(position): tool message without a tool call id")
@@ -253,7 +234,12 @@ package struct OpenAIRequestEncoder: Sendable {
         writer.endObject()
     }
 
-    private func writeToolChoice(_ choice: ToolChoice, into writer: inout JSONWriter) throws(GatewayError) {
+    /// `tool_choice`: `auto`, `none`, `required`, or a function, named as
+    /// `{"type": "function", "function": {"name"}}` (Chat Completions, `nestingFunctionName`)
+    /// or `{"type": "function", "name"}` (Responses API). Nothing for the provider's default.
+    static func writeToolChoice(_ choice: ToolChoice, into writer: inout JSONWriter, nestingFunctionName: Bool)
+        throws(GatewayError)
+    {
         switch choice {
         case .providerDefault:
             return
@@ -268,10 +254,14 @@ package struct OpenAIRequestEncoder: Sendable {
             writer.key("tool_choice")
             writer.beginObject()
             writer.member("type", string: "function")
-            writer.key("function")
-            writer.beginObject()
-            writer.member("name", string: name)
-            writer.endObject()
+            if nestingFunctionName {
+                writer.key("function")
+                writer.beginObject()
+                writer.member("name", string: name)
+                writer.endObject()
+            } else {
+                writer.member("name", string: name)
+            }
             writer.endObject()
         }
     }
@@ -323,5 +313,39 @@ package struct OpenAIRequestEncoder: Sendable {
         if !request.user.isEmpty { writer.member("user", string: request.user) }
         writer.endObject()
         return writer.bytes
+    }
+}
+
+/// A message's parts sorted the way OpenAI's APIs take them, each checked to be where it may
+/// appear: content (text, and images in user messages only), tool calls (assistant messages),
+/// tool results (user and tool messages), each in order.
+struct OpenAIMessageParts {
+    var content: [ContentPart] = []
+    var toolCalls: [ToolCall] = []
+    var toolResults: [ToolResult] = []
+
+    /// - Parameter roleName: the role as the API names it, for messages.
+    init(_ message: ChatMessage, roleName: String, position: Int, provider: String) throws(GatewayError) {
+        for part in message.parts {
+            switch part {
+            case .text:
+                content.append(part)
+            case .imageURL, .imageData:
+                guard message.role == .user else {
+                    throw GatewayError.unsupported("images in \(roleName) messages", provider: provider)
+                }
+                content.append(part)
+            case .toolCall(let call):
+                guard message.role == .assistant else {
+                    throw GatewayError.invalidRequest("message \(position): tool calls belong in assistant messages")
+                }
+                toolCalls.append(call)
+            case .toolResult(let result):
+                guard message.role == .user || message.role == .tool else {
+                    throw GatewayError.invalidRequest("message \(position): tool results belong in user or tool messages")
+                }
+                toolResults.append(result)
+            }
+        }
     }
 }

@@ -204,3 +204,14 @@ package enum OpenAIResponseDecoding {
             usage: usage)
     }
 }
+
+extension ServerSentEventDecoder {
+    /// The next complete event; one over the size limit is `provider`'s UPSTREAM_MALFORMED.
+    mutating func nextEvent(provider: String) throws(GatewayError) -> ServerSentEvent? {
+        do {
+            return try next()
+        } catch {
+            throw OpenAIResponseDecoding.malformed("a stream event larger than \(error.limit) bytes", provider: provider)
+        }
+    }
+}

@@ -72,7 +72,7 @@ package struct OpenAIResponsesRequestEncoder: Sendable {
             }
             writer.endArray()
         }
-        try writeToolChoice(request.toolChoice, into: &writer)
+        try OpenAIRequestEncoder.writeToolChoice(request.toolChoice, into: &writer, nestingFunctionName: false)
         if let parallel = request.parallelToolCalls { writer.member("parallel_tool_calls", bool: parallel) }
         try writeTextFormat(request.responseFormat, into: &writer)
         if let temperature = request.temperature { writer.member("temperature", float: temperature) }
@@ -130,32 +130,13 @@ package struct OpenAIResponsesRequestEncoder: Sendable {
             return
         case .unspecified: throw GatewayError.invalidRequest("message \(position) has no role")
         }
-        var content: [ContentPart] = []
-        var toolCalls: [ToolCall] = []
-        var wroteToolResults = false
-        for part in message.parts {
-            switch part {
-            case .text:
-                content.append(part)
-            case .imageURL, .imageData:
-                guard message.role == .user else {
-                    throw GatewayError.unsupported("images in \(role) messages", provider: provider)
-                }
-                content.append(part)
-            case .toolCall(let call):
-                guard message.role == .assistant else {
-                    throw GatewayError.invalidRequest("message \(position): tool calls belong in assistant messages")
-                }
-                toolCalls.append(call)
-            case .toolResult(let result):
-                guard message.role == .user else {
-                    throw GatewayError.invalidRequest("message \(position): tool results belong in user or tool messages")
-                }
-                writeFunctionCallOutput(callID: result.toolCallID, output: result.content, into: &writer)
-                wroteToolResults = true
-            }
+        let parts = try OpenAIMessageParts(message, roleName: role, position: position, provider: provider)
+        let content = parts.content
+        let toolCalls = parts.toolCalls
+        for result in parts.toolResults {
+            writeFunctionCallOutput(callID: result.toolCallID, output: result.content, into: &writer)
         }
-        if !(content.isEmpty && (wroteToolResults || !toolCalls.isEmpty)) {
+        if !(content.isEmpty && (!parts.toolResults.isEmpty || !toolCalls.isEmpty)) {
             writer.beginObject()
             writer.member("type", string: "message")
             writer.member("role", string: role)
@@ -231,26 +212,6 @@ package struct OpenAIResponsesRequestEncoder: Sendable {
             writer.endObject()
         }
         writer.endArray()
-    }
-
-    private func writeToolChoice(_ choice: ToolChoice, into writer: inout JSONWriter) throws(GatewayError) {
-        switch choice {
-        case .providerDefault:
-            return
-        case .auto:
-            writer.member("tool_choice", string: "auto")
-        case .none:
-            writer.member("tool_choice", string: "none")
-        case .required:
-            writer.member("tool_choice", string: "required")
-        case .function(let name):
-            guard !name.isEmpty else { throw GatewayError.invalidRequest("tool choice names no function") }
-            writer.key("tool_choice")
-            writer.beginObject()
-            writer.member("type", string: "function")
-            writer.member("name", string: name)
-            writer.endObject()
-        }
     }
 
     /// `text.format`: `json_object`, or `json_schema` with the schema's members beside the

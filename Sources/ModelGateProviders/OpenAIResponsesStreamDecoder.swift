@@ -49,14 +49,7 @@ package struct OpenAIResponsesStreamDecoder: ChatStreamDecoding {
     package mutating func decode(_ bytes: [UInt8], into output: inout [ChatStreamEvent]) throws(GatewayError) {
         guard !isDone else { return }
         events.append(bytes)
-        while !isDone {
-            let event: ServerSentEvent?
-            do {
-                event = try events.next()
-            } catch {
-                throw OpenAIResponseDecoding.malformed("a stream event larger than \(error.limit) bytes", provider: provider)
-            }
-            guard let event else { return }
+        while !isDone, let event = try events.nextEvent(provider: provider) {
             try decodeEvent(event, into: &output)
         }
     }

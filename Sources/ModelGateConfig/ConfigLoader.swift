@@ -208,7 +208,7 @@ private struct Parser {
             "kind", "base_url", "api_key_env", "http2_prior_knowledge", "timeouts", "headers", "unix_socket",
             "accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive",
             "region", "aws_access_key_id_env", "aws_secret_access_key_env", "aws_session_token_env", "api", "store",
-            "entra_token_env",
+            "entra_token_env", "endpoint",
         ]
         var kind: GatewayConfig.ProviderKind?
         var provider = GatewayConfig.Provider(
@@ -227,7 +227,8 @@ private struct Parser {
                     throw error(value, "unknown provider kind \"\(raw)\" (expected: \(known.joined(separator: ", ")))")
                 }
                 kind = parsed
-            case "base_url":
+            case "base_url", "endpoint":
+                if baseURLNode != nil { throw error(value, "give either base_url or endpoint, not both") }
                 provider.baseURL = try nonEmptyString(value)
                 baseURLNode = value
                 guard provider.baseURL.hasPrefix("http://") || provider.baseURL.hasPrefix("https://") else {
@@ -344,6 +345,8 @@ private struct Parser {
         "api": [.openai, .azureOpenAI],
         "store": [.openai, .azureOpenAI],
         "entra_token_env": [.azureOpenAI],
+        // Azure's word for the resource's base URL.
+        "endpoint": [.azureOpenAI],
     ]
 
     /// Bedrock needs a region, and either an API key (`api_key_env`, sent as a bearer token)

@@ -22,7 +22,7 @@ struct AzureResponsesConfigTests {
                 store: true
               north:
                 kind: azure-openai
-                base_url: https://contoso-north.openai.azure.com
+                endpoint: https://contoso-north.openai.azure.com
                 api_version: 2025-04-01-preview
             models:
               gpt: { provider: east, deployment: "gpt-4o prod" }
@@ -38,6 +38,7 @@ struct AzureResponsesConfigTests {
         #expect(west.apiVersion == "v1" && west.chatAPI == "responses" && west.storeResponses)
         #expect(west.includeStreamUsageGiven == nil)
         #expect(config.providers[2].apiVersion == "2025-04-01-preview")
+        #expect(config.providers[2].baseURL == "https://contoso-north.openai.azure.com")
         #expect(config.models.map(\.upstreamModel) == ["gpt-4o prod", "gpt-4o-mini", "named"])
     }
 
@@ -95,6 +96,9 @@ struct AzureResponsesConfigTests {
             ("kind: openai\n    base_url: http://x\n    entra_token_env: TEST_KEY",
              "test.yaml:5: providers.p.entra_token_env: does not apply to providers of kind openai"),
             ("kind: gemini\n    api: responses", "test.yaml:4: providers.p.api: does not apply to providers of kind gemini"),
+            ("kind: openai\n    endpoint: http://x", "test.yaml:4: providers.p.endpoint: does not apply to providers of kind openai"),
+            ("kind: azure\n    endpoint: http://x\n    base_url: http://y",
+             "test.yaml:5: providers.p.base_url: give either base_url or endpoint, not both"),
             ("kind: ollama\n    store: false", "test.yaml:4: providers.p.store: does not apply to providers of kind ollama"),
         ])
     func providerErrors(provider: String, expected: String) {

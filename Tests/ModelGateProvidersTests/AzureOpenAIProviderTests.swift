@@ -35,7 +35,8 @@ struct AzureOpenAIProviderTests {
         String(decoding: request.body, as: UTF8.self)
     }
 
-    /// A chat with a system prompt, an image, tools and sampling, as Chat Completions takes it.
+    /// A chat with a system prompt, an image, tools and sampling; the Responses API tests send
+    /// the same chat (`OpenAIResponsesProviderTests/theSameChatOnTheResponsesAPI`).
     static let chatRequest = ChatRequest(
         model: "gpt",
         messages: [
@@ -48,7 +49,7 @@ struct AzureOpenAIProviderTests {
                 name: "get_weather", description: "Current weather",
                 parametersJSON: #"{"type":"object","properties":{"city":{"type":"string"}}}"#)
         ],
-        toolChoice: .auto, temperature: 0.2, topP: 0.9, maxTokens: 100, seed: 7, stop: ["END"])
+        toolChoice: .auto, temperature: 0.2, topP: 0.9, maxTokens: 100)
 
     /// Azure's answer: the OpenAI completion plus filter results.
     static let completion = #"""
@@ -81,7 +82,7 @@ struct AzureOpenAIProviderTests {
         // No `model`: the deployment in the path names it. 2024-10-21 takes max_completion_tokens.
         #expect(
             body(sent)
-                == #"{"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"https://example.com/sky.jpg","detail":"low"}}]}],"stream":false,"tools":[{"type":"function","function":{"name":"get_weather","description":"Current weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],"tool_choice":"auto","temperature":0.2,"top_p":0.9,"max_completion_tokens":100,"seed":7,"stop":["END"]}"#
+                == #"{"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"https://example.com/sky.jpg","detail":"low"}}]}],"stream":false,"tools":[{"type":"function","function":{"name":"get_weather","description":"Current weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],"tool_choice":"auto","temperature":0.2,"top_p":0.9,"max_completion_tokens":100}"#
         )
     }
 

@@ -52,6 +52,26 @@ struct OpenAIResponsesProviderTests {
         )
     }
 
+    /// The chat the Azure tests send to Chat Completions, on the Responses API: the exact URL,
+    /// headers and body.
+    @Test func theSameChatOnTheResponsesAPI() async throws {
+        let client = FakeUpstreamClient(body: try Fixtures.bytes("openai_responses_stream.sse"))
+        let streamer = provider(client)
+        try await streamer.chatStream(
+            AzureOpenAIProviderTests.chatRequest, deployment: deployment(streamer), context: context, into: RecordingSink())
+        let sent = try #require(client.requests.first)
+        #expect(sent.method == "POST" && sent.url == "https://api.openai.com/v1/responses")
+        #expect(
+            sent.headers == [
+                HTTPHeader("Content-Type", "application/json"), HTTPHeader("Accept", "text/event-stream"),
+                HTTPHeader("Authorization", "Bearer sk-test-0123456789abcdefghijklmnop"), HTTPHeader("X-Request-Id", "r-1"),
+            ])
+        #expect(
+            String(decoding: sent.body, as: UTF8.self)
+                == #"{"model":"gpt-4.1","instructions":"You are terse.","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"What is this?"},{"type":"input_image","image_url":"https://example.com/sky.jpg","detail":"low"}]}],"tools":[{"type":"function","name":"get_weather","description":"Current weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}},"strict":false}],"tool_choice":"auto","temperature":0.2,"top_p":0.9,"max_output_tokens":100,"store":false,"stream":true}"#
+        )
+    }
+
     @Test func incompleteAndFailedUnaryAnswers() async throws {
         let incomplete = provider(
             FakeUpstreamClient(

@@ -128,6 +128,20 @@ struct OpenAIResponsesTests {
         }
     }
 
+    @Test("a cut stream ends UNAVAILABLE after its output, its final chunk counting what was delivered")
+    func truncationReportsDeliveredChunks() async throws {
+        let setup = try setup(["cut": "tokens=6;reset_after=4"])
+        defer { setup.stop() }
+        let client = try await setup.gateway.connect()
+        let (chunks, error) = await collect(try await client.chatStream(userMessage("x", model: "cut")))
+        #expect(error?.code == .unavailable && error?.detail.kind == .upstreamTruncated)
+        #expect(chunks.dropLast().map(\.text).joined() == "tok1 tok2 tok3 tok4 ")
+        let final = try #require(chunks.last)
+        #expect(final.isFinal && final.finishReason == .error)
+        #expect(final.usage?.deliveredChunks == 4 && final.usage?.source == .notReported)
+        await client.close()
+    }
+
     @Test("CANCEL mid-stream drops the upstream connection")
     func cancellation() async throws {
         let setup = try setup(["slow": "tokens=1000;pace_ms=10"])

@@ -208,7 +208,7 @@ private struct Parser {
             "kind", "base_url", "api_key_env", "http2_prior_knowledge", "timeouts", "headers", "unix_socket",
             "accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive",
             "region", "aws_access_key_id_env", "aws_secret_access_key_env", "aws_session_token_env",
-            "anthropic_version", "anthropic_beta", "default_max_tokens",
+            "anthropic_version", "anthropic_beta", "default_max_tokens", "api", "store", "entra_token_env", "endpoint",
         ]
         var kind: GatewayConfig.ProviderKind?
         var provider = GatewayConfig.Provider(
@@ -222,12 +222,13 @@ private struct Parser {
             switch key {
             case "kind":
                 let raw = try string(value)
-                guard let parsed = GatewayConfig.ProviderKind(rawValue: raw), parsed != .mock else {
+                guard let parsed = GatewayConfig.ProviderKind(rawValue: Self.kindSpellings[raw] ?? raw), parsed != .mock else {
                     let known = GatewayConfig.ProviderKind.allCases.filter { $0 != .mock }.map(\.rawValue)
                     throw error(value, "unknown provider kind \"\(raw)\" (expected: \(known.joined(separator: ", ")))")
                 }
                 kind = parsed
-            case "base_url":
+            case "base_url", "endpoint":
+                if baseURLNode != nil { throw error(value, "give either base_url or endpoint, not both") }
                 provider.baseURL = try nonEmptyString(value)
                 baseURLNode = value
                 guard provider.baseURL.hasPrefix("http://") || provider.baseURL.hasPrefix("https://") else {
@@ -267,6 +268,20 @@ private struct Parser {
                 else { throw error(value, "must be one path segment, such as v1beta") }
             case "include_thoughts":
                 provider.includeThoughts = try bool(value)
+            case "api":
+                let api = try string(value)
+                guard api == "chat_completions" || api == "responses" else {
+                    throw error(value, "expected chat_completions or responses")
+                }
+                provider.chatAPI = api
+            case "store":
+                provider.storeResponses = try bool(value)
+            case "entra_token_env":
+                let variable = try nonEmptyString(value)
+                guard let token = environment(variable), !token.isEmpty else {
+                    throw error(value, "environment variable \(variable) is not set")
+                }
+                provider.entraToken = token
             case "keep_alive":
                 provider.keepAlive = try nonEmptyString(value)
             case "region":
@@ -289,13 +304,22 @@ private struct Parser {
         }
         guard let kind else { throw error(node, "missing key \"kind\"") }
         provider.kind = kind
-        for (key, value) in given where Self.keysNotFor[kind]?.contains(key) == true {
-            throw error(value, "does not apply to providers of kind \(kind.rawValue)")
-        }
         for (key, value) in given {
-            if let owner = Self.keysOnlyFor[key], owner != kind {
-                throw error(value, "applies only to providers of kind \(owner.rawValue)")
+            if Self.keysNotFor[kind]?.contains(key) == true {
+                throw error(value, "does not apply to providers of kind \(kind.rawValue)")
             }
+            if let owners = Self.keysOnlyFor[key], !owners.contains(kind) {
+                let names = owners.map(\.rawValue).sorted().joined(separator: ", ")
+                throw error(value, "applies only to providers of kind \(names)")
+            }
+        }
+        if let storeNode = given.first(where: { $0.key == "store" })?.node, provider.storeResponses,
+            provider.chatAPI != "responses"
+        {
+            throw error(storeNode, "store applies only with api: responses")
+        }
+        if provider.entraToken != nil, let keyNode = given.first(where: { $0.key == "api_key_env" })?.node {
+            throw error(keyNode, "api_key_env cannot be combined with entra_token_env (choose one credential)")
         }
         if kind == .bedrock {
             awsNodes["region"] = nil
@@ -316,6 +340,9 @@ private struct Parser {
         return provider
     }
 
+    /// Other spellings of provider kinds.
+    private static let kindSpellings = ["azure-openai": "azure_openai", "azure": "azure_openai"]
+
     /// Keys a provider kind rejects instead of silently ignoring: another kind's options.
     /// (Bedrock's own keys are checked in ``bedrock(_:_:awsNodes:)``.)
     private static let keysNotFor: [GatewayConfig.ProviderKind: Set<String>] = [
@@ -325,11 +352,19 @@ private struct Parser {
         .bedrock: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
         .kserve: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
         .anthropic: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
+        // Azure rejects top_k as OpenAI does.
+        .azureOpenAI: ["accepts_top_k", "include_thoughts", "keep_alive"],
     ]
 
-    /// Keys that belong to one kind, and are errors on every other.
-    private static let keysOnlyFor: [String: GatewayConfig.ProviderKind] = [
-        "anthropic_version": .anthropic, "anthropic_beta": .anthropic, "default_max_tokens": .anthropic,
+    /// Keys that only some kinds take, errors on every other kind (checked besides
+    /// ``keysNotFor``).
+    private static let keysOnlyFor: [String: Set<GatewayConfig.ProviderKind>] = [
+        "anthropic_version": [.anthropic], "anthropic_beta": [.anthropic], "default_max_tokens": [.anthropic],
+        "api": [.openai, .azureOpenAI],
+        "store": [.openai, .azureOpenAI],
+        "entra_token_env": [.azureOpenAI],
+        // Azure's word for the resource's base URL.
+        "endpoint": [.azureOpenAI],
     ]
 
     /// A value sent as (part of) an HTTP header: printable ASCII without spaces or commas (a
@@ -387,11 +422,12 @@ private struct Parser {
     private func model(
         name: String, _ node: ConfigNode, providers: [GatewayConfig.Provider]
     ) throws(ConfigError) -> GatewayConfig.Model {
-        let keys = ["provider", "upstream_model", "aliases", "kind", "pricing", "mock"]
+        let keys = ["provider", "upstream_model", "deployment", "aliases", "kind", "pricing", "mock"]
         var model = GatewayConfig.Model(
             name: name, provider: "", upstreamModel: name, aliases: [], kind: .chat, pricing: nil,
             mock: GatewayConfig.MockOptions())
         var mockNode: ConfigNode?
+        var upstreamNodes: [(key: String, node: ConfigNode)] = []
         for (key, value) in try mapping(node, allowed: keys) {
             switch key {
             case "provider":
@@ -401,8 +437,9 @@ private struct Parser {
                     let known = [GatewayConfig.mockProviderName] + providers.map(\.name)
                     throw error(value, "unknown provider \"\(model.provider)\" (known: \(known.joined(separator: ", ")))")
                 }
-            case "upstream_model":
+            case "upstream_model", "deployment":
                 model.upstreamModel = try nonEmptyString(value)
+                upstreamNodes.append((key, value))
             case "aliases":
                 model.aliases = try stringList(value)
             case "kind":
@@ -442,6 +479,15 @@ private struct Parser {
         guard !model.provider.isEmpty else { throw error(node, "missing key \"provider\"") }
         if let mockNode, model.provider != GatewayConfig.mockProviderName {
             throw error(mockNode, "mock options apply only to models of the mock provider")
+        }
+        // `deployment` names an Azure deployment; it is the upstream model by another name.
+        if let deployment = upstreamNodes.first(where: { $0.key == "deployment" }) {
+            guard providers.first(where: { $0.name == model.provider })?.kind == .azureOpenAI else {
+                throw error(deployment.node, "deployment applies only to models of azure_openai providers (use upstream_model)")
+            }
+            guard upstreamNodes.count == 1 else {
+                throw error(deployment.node, "give either deployment or upstream_model, not both")
+            }
         }
         return model
     }

@@ -29,6 +29,8 @@ package struct GatewayConfig: Sendable, Hashable {
         case kserve
         /// Anthropic's Messages API.
         case anthropic
+        /// Azure OpenAI (deployment URLs or the v1 surface); also spelled `azure-openai`, `azure`.
+        case azureOpenAI = "azure_openai"
     }
 
     package struct Timeouts: Sendable, Hashable {
@@ -54,10 +56,24 @@ package struct GatewayConfig: Sendable, Hashable {
         /// The server accepts `top_k` (vLLM, llama.cpp, Together, OpenRouter).
         package var acceptsTopK = false
         /// Ask for usage in streams (`stream_options.include_usage`).
-        package var includeStreamUsage = true
+        package var includeStreamUsage = true {
+            didSet { includeStreamUsageGiven = includeStreamUsage }
+        }
+        /// `include_stream_usage` as the file gives it; nil when it does not (Azure then decides
+        /// by API version).
+        package private(set) var includeStreamUsageGiven: Bool?
         /// `max_tokens` or `max_completion_tokens`; nil lets the adapter pick by host.
         package var maxTokensField: String?
-        /// Gemini: the API version path segment (`v1beta` when nil).
+        /// OpenAI and Azure: `chat_completions` or `responses`, the API chat calls use (nil:
+        /// Chat Completions).
+        package var chatAPI: String?
+        /// OpenAI and Azure with the Responses API: let the provider store responses.
+        package var storeResponses = false
+        /// Azure: a Microsoft Entra ID token read from `entra_token_env` at load time, sent as
+        /// `Authorization: Bearer` instead of an `api-key`. Never logged.
+        package var entraToken: String?
+        /// Gemini: the API version path segment (`v1beta` when nil). Azure: the `api-version`
+        /// (a date) or `v1`.
         package var apiVersion: String?
         /// Gemini: ask thinking models for thought summaries.
         package var includeThoughts = false

@@ -4,8 +4,8 @@ import NIOCore
 /// them in order, paced and with faults. Each call appends one piece's payload (an SSE
 /// event, an NDJSON line) without the HTTP framing.
 protocol StreamFormat {
-    /// What opens the stream, right after the head (Anthropic's `message_start`); most
-    /// formats have nothing there.
+    /// What opens the stream, right after the head (Anthropic's `message_start`, the
+    /// Responses API's `response.created`); most formats have nothing there.
     func begin(into buffer: inout ByteBuffer)
     /// Token `index` (1-based): `tok{index} `.
     func token(_ index: Int, into buffer: inout ByteBuffer)
@@ -62,7 +62,11 @@ final class FormattedStreamProducer<Format: StreamFormat>: ResponseProducer {
         if self.status == nil {
             self.status = self.head.status
             self.head.write(into: &out)
-            self.piece(into: &out, allocator: allocator) { self.format.begin(into: &$0) }
+            var opening = allocator.buffer(capacity: 0)
+            self.format.begin(into: &opening)
+            if opening.readableBytes > 0 {
+                self.piece(into: &out, allocator: allocator) { $0.writeImmutableBuffer(opening) }
+            }
         }
         while true {
             if !self.faultsChecked {

@@ -118,6 +118,8 @@ final class TokenStreamProducer: ResponseProducer {
         var includeUsage: Bool
         var promptTokens: Int
         var faults: StreamFaults
+        /// The finish chunk's `finish_reason`.
+        var finishReason = "stop"
     }
 
     private enum Phase {
@@ -219,8 +221,11 @@ final class TokenStreamProducer: ResponseProducer {
                 self.phase = .afterToken(index)
 
             case .tail:
+                let finishReason = self.parameters.finishReason
                 self.writeEvent(into: &out, allocator: allocator) { event in
-                    event.writeStaticString("{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n")
+                    event.writeStaticString("{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":")
+                    event.writeJSONString(finishReason)
+                    event.writeStaticString("}]}\n\n")
                 }
                 if self.parameters.includeUsage {
                     let prompt = self.parameters.promptTokens

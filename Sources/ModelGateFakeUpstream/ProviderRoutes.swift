@@ -1,16 +1,20 @@
 import NIOCore
 
-/// The endpoints of providers other than OpenAI that the fake generates answers for (a
-/// `replay` or any path works regardless). Chosen by path:
+/// The endpoints beyond OpenAI's Chat Completions and Embeddings that the fake generates
+/// answers for (a `replay` or any path works regardless). Chosen by path:
 /// - Gemini: `…/models/NAME:METHOD` (`generateContent`, `streamGenerateContent`,
 ///   `embedContent`, `batchEmbedContents`), the scenario being NAME;
 /// - Ollama: a path ending in `/api/chat` or `/api/embed`;
-/// - Anthropic: a path ending in `/v1/messages`.
+/// - Anthropic: a path ending in `/v1/messages`;
+/// - Azure OpenAI: a path starting `/openai/` (``AzureRoute``);
+/// - OpenAI's Responses API: a path ending in `/responses`.
 enum ProviderRoute: Equatable {
     case gemini(method: Substring, sse: Bool)
     case ollamaChat
     case ollamaEmbed
     case anthropicMessages
+    case azure(AzureRoute)
+    case responses
 
     /// - Parameters:
     ///   - path: the request target without its query.
@@ -22,6 +26,10 @@ enum ProviderRoute: Equatable {
             self = .ollamaEmbed
         } else if path.utf8HasSuffix("/v1/messages") {
             self = .anthropicMessages
+        } else if let azure = AzureRoute(path: path) {
+            self = .azure(azure)
+        } else if path.utf8HasSuffix("/responses") {
+            self = .responses
         } else if let models = path.firstRange(of: "/models/"), let colon = path[models.upperBound...].lastIndex(of: ":") {
             let query = uri.firstIndex(of: "?").map { uri[uri.index(after: $0)...] } ?? ""
             self = .gemini(method: path[path.index(after: colon)...], sse: query.split(separator: "&").contains("alt=sse"))
@@ -30,10 +38,14 @@ enum ProviderRoute: Equatable {
         }
     }
 
-    /// Whether the scenario comes from the path's model name rather than the body.
-    var modelInPath: Bool {
-        if case .gemini = self { return true }
-        return false
+    /// The scenario the path names (Gemini's model, Azure's deployment), if it names one: it
+    /// wins over the body's `model`.
+    func scenario(fromPath path: Substring) -> String? {
+        switch self {
+        case .gemini: ServerCore.modelFromPath(path)
+        case .azure(let route): route.deployment
+        default: nil
+        }
     }
 
     /// Whether the request asks for a stream, for the event log.
@@ -43,6 +55,7 @@ enum ProviderRoute: Equatable {
         case .ollamaChat: fields.streamGiven ? fields.stream : true
         case .ollamaEmbed: false
         case .anthropicMessages: fields.stream
+        case .azure, .responses: fields.stream
         }
     }
 }
@@ -122,6 +135,11 @@ extension ServerCore {
             return OllamaWire.plan(embed: route == .ollamaEmbed, context)
         case .anthropicMessages:
             return AnthropicWire.plan(context)
+        case .azure(let azure):
+            return azure.operation == .responses
+                ? ResponsesWire.plan(context, azure: true) : AzureWire.plan(azure, context)
+        case .responses:
+            return ResponsesWire.plan(context, azure: false)
         }
     }
 }

@@ -80,7 +80,17 @@ struct RequestScanner {
             case "max_tokens":
                 fields.maxTokens = try scanner.integerValueOrSkip()
             case "input":
-                fields.inputs = try scanner.scanEmbeddingInput()
+                if scanner.isArrayOfObjects() {  // Responses API input items
+                    fields.promptWords += try scanner.countMessageWords()
+                } else {
+                    fields.inputs = try scanner.scanEmbeddingInput()
+                }
+            case "instructions":  // Responses API
+                if scanner.peek() == UInt8(ascii: "\"") {
+                    fields.promptWords += try scanner.stringWords()
+                } else {
+                    try scanner.skipValue()
+                }
             case "dimensions":
                 fields.dimensions = try scanner.integerValueOrSkip()
             case "encoding_format":
@@ -284,6 +294,21 @@ struct RequestScanner {
             inputs.append(words)
         }
         return inputs
+    }
+
+    /// Whether the value at the cursor is an array whose first element is an object (the
+    /// Responses API's input items, unlike any embeddings input). Consumes nothing.
+    private func isArrayOfObjects() -> Bool {
+        guard self.peek() == UInt8(ascii: "[") else { return false }
+        var position = self.index + 1
+        while position < self.bytes.count {
+            switch self.bytes[position] {
+            case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\t"), UInt8(ascii: "\r"): position += 1
+            case UInt8(ascii: "{"): return true
+            default: return false
+            }
+        }
+        return false
     }
 
     /// `input` is a string, an array of strings, a token array, or an array of token arrays.

@@ -50,7 +50,7 @@ final class ServerCore: Sendable {
         let headerScenario = head.headers.first(name: "x-fake-scenario")
         // Gemini and Ollama endpoints (ProviderRoutes.swift); Gemini's model is in the path.
         let route = ProviderRoute(path: path, uri: head.uri)
-        let pathScenario = route?.modelInPath == true ? Self.modelFromPath(path) : nil
+        let pathScenario = route?.scenario(fromPath: path)
         let bedrockRoute = route == nil ? BedrockRoute.parse(path) : nil
         let kserveRoute = route == nil && bedrockRoute == nil ? KServeRoute.parse(path) : nil
         let scenarioText =
@@ -89,6 +89,14 @@ final class ServerCore: Sendable {
         var preamble = Preamble(
             headerDelayMilliseconds: scenario.firstMilliseconds, bodyBaseMilliseconds: scenario.firstMilliseconds,
             stallHeaders: scenario.stallHeaders, resetBeforeHeaders: false)
+
+        // Azure checks the key and the API version before anything else, replays included.
+        if let route, let rejection = AzureWire.rejection(route: route, head: head) {
+            var rejectionHead = baseHead
+            rejectionHead.status = rejection.status
+            return PlannedResponse(
+                seq: seq, producer: FixedResponse(head: rejectionHead, body: rejection.error.body(allocator: allocator)))
+        }
 
         // A replay serves any path: the fixtures are other providers' streams.
         if let name = scenario.replay {
@@ -257,7 +265,7 @@ final class ServerCore: Sendable {
             let parameters = TokenStreamProducer.Parameters(
                 seq: seq, model: model, created: created, tokens: scenario.tokens,
                 paceMilliseconds: scenario.paceMilliseconds, includeUsage: fields.includeUsage && scenario.usage,
-                promptTokens: fields.promptWords, faults: faults)
+                promptTokens: fields.promptWords, faults: faults, finishReason: scenario.finishReason ?? "stop")
             return PlannedResponse(
                 seq: seq, producer: TokenStreamProducer(head: streamHead, parameters: parameters, allocator: allocator),
                 preamble: preamble, closesConnection: closesConnection)
@@ -276,7 +284,7 @@ final class ServerCore: Sendable {
         return unaryAnswer {
             Self.chatCompletionBody(
                 seq: seq, model: model, created: created, tokens: scenario.tokens, promptTokens: fields.promptWords,
-                allocator: allocator)
+                finishReason: scenario.finishReason ?? "stop", allocator: allocator)
         }
     }
 
@@ -327,7 +335,8 @@ final class ServerCore: Sendable {
     }
 
     static func chatCompletionBody(
-        seq: Int, model: String, created: Int64, tokens: Int, promptTokens: Int, allocator: ByteBufferAllocator
+        seq: Int, model: String, created: Int64, tokens: Int, promptTokens: Int, finishReason: String = "stop",
+        allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 640 + model.utf8.count + tokens * 8)
         buffer.writeStaticString("{\"id\":\"chatcmpl-fake")
@@ -344,9 +353,9 @@ final class ServerCore: Sendable {
                 buffer.writeInteger(UInt8(ascii: " "))
             }
         }
-        buffer.writeStaticString(
-            "\",\"refusal\":null,\"annotations\":[]},\"logprobs\":null,\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":"
-        )
+        buffer.writeStaticString("\",\"refusal\":null,\"annotations\":[]},\"logprobs\":null,\"finish_reason\":")
+        buffer.writeJSONString(finishReason)
+        buffer.writeStaticString("}],\"usage\":{\"prompt_tokens\":")
         buffer.writeDecimal(promptTokens)
         buffer.writeStaticString(",\"completion_tokens\":")
         buffer.writeDecimal(tokens)

@@ -23,8 +23,11 @@ struct Scenario: Sendable, Equatable {
     /// With `replay`: serve one part of the file (a named vector of a `.hex` file, a member of a
     /// `.json` file, the request or response body of a `.http` file).
     var part: String?
-    /// Bedrock streams: end with a tool call (`get_weather`).
+    /// Bedrock streams and Responses API answers: end with a tool call (`get_weather`).
     var toolCall = false
+    /// OpenAI-family answers: the finish reason to report instead of `stop` (Responses API:
+    /// the `incomplete_details.reason` of an incomplete response).
+    var finishReason: String?
 
     /// `error_code=null` must be able to force a JSON null, so "unset" and "null" differ.
     enum ErrorField: Sendable, Equatable {
@@ -144,6 +147,7 @@ struct Scenario: Sendable, Equatable {
             case "tool_call":
                 if let error = flag() { return error }
                 self.toolCall = true
+            case "finish_reason": self.finishReason = try text().get()
             default:
                 return ParseError(message: "unknown fake-upstream scenario key \"\(key)\"", code: "unknown_scenario_key")
             }
@@ -162,6 +166,7 @@ struct Scenario: Sendable, Equatable {
         } else {
             let generatorOnly: Set<Substring> = [
                 "tokens", "pace_ms", "usage", "malformed_after", "error_event_after", "no_done", "tool_call",
+                "finish_reason",
             ]
             if let key = givenKeys.first(where: { generatorOnly.contains($0) }) {
                 return .failure(

@@ -1,17 +1,20 @@
 import ModelGateCore
 import ModelGateUpstream
 
-/// The adapter for OpenAI and every OpenAI-compatible server: Chat Completions (unary and
-/// streamed) and Embeddings.
+/// The adapter for OpenAI and every OpenAI-compatible server: Chat Completions or the
+/// Responses API (``OpenAIProviderConfiguration/chatAPI``; unary and streamed) and Embeddings.
 ///
 /// Every failure surfaces as a ``GatewayError`` (docs/protocol.md §3.2). A stream succeeds
-/// only if `data: [DONE]` arrived; after it the rest of the body is read and discarded so
-/// the connection can be reused.
+/// only if its end marker arrived (`data: [DONE]`; `response.completed` or
+/// `response.incomplete`); after it the rest of the body is read and discarded so the
+/// connection can be reused.
 package struct OpenAIProvider: ModelProvider {
     package let configuration: OpenAIProviderConfiguration
     private let client: any UpstreamHTTPClient
     private let encoder: OpenAIRequestEncoder
+    private let responsesEncoder: OpenAIResponsesRequestEncoder
     private let chatURL: String
+    private let responsesURL: String
     private let embeddingsURL: String
 
     package var name: String { configuration.name }
@@ -20,9 +23,12 @@ package struct OpenAIProvider: ModelProvider {
         self.configuration = configuration
         self.client = client
         self.encoder = OpenAIRequestEncoder(configuration: configuration)
+        self.responsesEncoder = OpenAIResponsesRequestEncoder(
+            provider: configuration.name, store: configuration.storeResponses)
         var base = configuration.baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.chatURL = base + "/chat/completions"
+        self.responsesURL = base + "/responses"
         self.embeddingsURL = base + "/embeddings"
     }
 
@@ -32,11 +38,15 @@ package struct OpenAIProvider: ModelProvider {
         -> ChatResponse
     {
         do {
-            let body = try encoder.chatBody(request, model: deployment.upstreamModel, stream: false)
-            let response = try await send(url: chatURL, body: body, streaming: false, context: context)
-            let bytes = try await response.body.collect(upTo: configuration.maxUnaryResponseBytes)
-            return try OpenAIResponseDecoding.chatResponse(
-                bytes, provider: name, fallbackModel: deployment.upstreamModel)
+            let model = deployment.upstreamModel
+            if configuration.chatAPI == .responses {
+                let body = try responsesEncoder.body(request, model: model, stream: false)
+                let bytes = try await fetch(url: responsesURL, body: body, context: context)
+                return try OpenAIResponsesDecoding.chatResponse(bytes, provider: name, fallbackModel: model)
+            }
+            let body = try encoder.chatBody(request, model: model, stream: false)
+            let bytes = try await fetch(url: chatURL, body: body, context: context)
+            return try OpenAIResponseDecoding.chatResponse(bytes, provider: name, fallbackModel: model)
         } catch {
             throw UpstreamErrorMapping.gatewayError(from: error, provider: name, context: context)
         }
@@ -49,20 +59,16 @@ package struct OpenAIProvider: ModelProvider {
         into sink: any ChatEventSink
     ) async throws {
         do {
-            let body = try encoder.chatBody(request, model: deployment.upstreamModel, stream: true)
-            let response = try await send(url: chatURL, body: body, streaming: true, context: context)
-            var decoder = OpenAIStreamDecoder(provider: name, maxEventBytes: configuration.maxStreamEventBytes)
-            var events: [ChatStreamEvent] = []
-            var iterator = response.body.makeAsyncIterator()
-            while !decoder.isDone, let chunk = try await iterator.next() {
-                try decoder.decode(chunk, into: &events)
-                for event in events {
-                    try await sink.send(event)
-                }
-                events.removeAll(keepingCapacity: true)
+            let maxEventBytes = configuration.maxStreamEventBytes
+            if configuration.chatAPI == .responses {
+                let body = try responsesEncoder.body(request, model: deployment.upstreamModel, stream: true)
+                let decoder = OpenAIResponsesStreamDecoder(provider: name, maxEventBytes: maxEventBytes)
+                try await relay(url: responsesURL, body: body, decoder: decoder, context: context, into: sink)
+            } else {
+                let body = try encoder.chatBody(request, model: deployment.upstreamModel, stream: true)
+                let decoder = OpenAIStreamDecoder(provider: name, maxEventBytes: maxEventBytes)
+                try await relay(url: chatURL, body: body, decoder: decoder, context: context, into: sink)
             }
-            try decoder.finish()
-            await iterator.drain()
         } catch {
             throw UpstreamErrorMapping.gatewayError(from: error, provider: name, context: context)
         }
@@ -73,8 +79,7 @@ package struct OpenAIProvider: ModelProvider {
     {
         do {
             let body = try encoder.embeddingsBody(request, model: deployment.upstreamModel)
-            let response = try await send(url: embeddingsURL, body: body, streaming: false, context: context)
-            let bytes = try await response.body.collect(upTo: configuration.maxUnaryResponseBytes)
+            let bytes = try await fetch(url: embeddingsURL, body: body, context: context)
             return try OpenAIResponseDecoding.embedResponse(
                 bytes, inputCount: request.inputs.count, provider: name, fallbackModel: deployment.upstreamModel)
         } catch {
@@ -105,6 +110,20 @@ package struct OpenAIProvider: ModelProvider {
             timeouts: configuration.timeouts.capped(by: context.deadline),
             httpVersion: configuration.httpVersion,
             unixSocketPath: configuration.unixSocketPath)
+    }
+
+    /// The whole body of a successful non-streamed answer (at most `maxUnaryResponseBytes`).
+    private func fetch(url: String, body: [UInt8], context: CallContext) async throws -> [UInt8] {
+        try await send(url: url, body: body, streaming: false, context: context).body
+            .collect(upTo: configuration.maxUnaryResponseBytes)
+    }
+
+    /// Streams an answer through `decoder` into `sink` (``ProviderTransport/relay(_:decoder:into:)``).
+    private func relay<Decoder: ChatStreamDecoding>(
+        url: String, body: [UInt8], decoder: Decoder, context: CallContext, into sink: any ChatEventSink
+    ) async throws {
+        let response = try await send(url: url, body: body, streaming: true, context: context)
+        try await ProviderTransport.relay(response, decoder: decoder, into: sink)
     }
 
     /// Sends the request; returns the response if its status is 2xx, throws the mapped error

@@ -14,8 +14,8 @@ package struct OpenAIProviderConfiguration: Sendable {
 
     /// The provider's name in the configuration, reported in responses and errors.
     package var name: String
-    /// The API root, e.g. `https://api.openai.com/v1`; `/chat/completions` and `/embeddings`
-    /// are appended.
+    /// The API root, e.g. `https://api.openai.com/v1`; `/chat/completions` (or `/responses`)
+    /// and `/embeddings` are appended.
     package var baseURL: String
     /// Sent as `Authorization: Bearer …`; nil for servers that need no key.
     package var apiKey: String?
@@ -41,6 +41,11 @@ package struct OpenAIProviderConfiguration: Sendable {
     /// losing it.
     package var acceptsTopK: Bool
     package var maxTokensField: MaxTokensField
+    /// The API chat calls use: Chat Completions (the default) or the Responses API.
+    package var chatAPI: OpenAIChatAPI
+    /// With the Responses API: let OpenAI store responses (`store: true`). Off by default: a
+    /// gateway must not keep user data upstream unless told to.
+    package var storeResponses: Bool
 
     /// - Parameter maxTokensField: nil picks `max_completion_tokens` for `api.openai.com` and
     ///   `max_tokens` for every other server, which is what each understands.
@@ -58,7 +63,9 @@ package struct OpenAIProviderConfiguration: Sendable {
         maxStreamEventBytes: Int = ServerSentEventDecoder.defaultMaxEventBytes,
         includeStreamUsage: Bool = true,
         acceptsTopK: Bool = false,
-        maxTokensField: MaxTokensField? = nil
+        maxTokensField: MaxTokensField? = nil,
+        chatAPI: OpenAIChatAPI = .chatCompletions,
+        storeResponses: Bool = false
     ) {
         self.name = name
         self.baseURL = baseURL
@@ -74,6 +81,8 @@ package struct OpenAIProviderConfiguration: Sendable {
         self.includeStreamUsage = includeStreamUsage
         self.acceptsTopK = acceptsTopK
         self.maxTokensField = maxTokensField ?? (Self.isOpenAIHost(baseURL) ? .maxCompletionTokens : .maxTokens)
+        self.chatAPI = chatAPI
+        self.storeResponses = storeResponses
     }
 
     private static func isOpenAIHost(_ url: String) -> Bool {

@@ -15,26 +15,36 @@ package struct OpenAIRequestEncoder: Sendable {
     package var includeStreamUsage: Bool
 
     package init(configuration: OpenAIProviderConfiguration) {
-        self.provider = configuration.name
-        self.maxTokensField = configuration.maxTokensField
-        self.acceptsTopK = configuration.acceptsTopK
-        self.includeStreamUsage = configuration.includeStreamUsage
+        self.init(
+            provider: configuration.name, maxTokensField: configuration.maxTokensField,
+            acceptsTopK: configuration.acceptsTopK, includeStreamUsage: configuration.includeStreamUsage)
+    }
+
+    package init(
+        provider: String, maxTokensField: OpenAIProviderConfiguration.MaxTokensField, acceptsTopK: Bool,
+        includeStreamUsage: Bool
+    ) {
+        self.provider = provider
+        self.maxTokensField = maxTokensField
+        self.acceptsTopK = acceptsTopK
+        self.includeStreamUsage = includeStreamUsage
     }
 
     // MARK: Chat
 
     /// The body of `POST /chat/completions`.
     /// - Parameters:
-    ///   - model: the provider's model id.
+    ///   - model: the provider's model id; nil leaves `model` out (Azure's deployment URLs name
+    ///     the model in the path).
     ///   - stream: ask for an SSE stream (with usage when configured).
     /// - Throws: ``GatewayError`` INVALID_ARGUMENT for requests that cannot be expressed.
-    package func chatBody(_ request: ChatRequest, model: String, stream: Bool) throws(GatewayError) -> [UInt8] {
+    package func chatBody(_ request: ChatRequest, model: String?, stream: Bool) throws(GatewayError) -> [UInt8] {
         if request.topK != nil, !acceptsTopK {
             throw GatewayError.unsupported("top_k", provider: provider)
         }
         var writer = JSONWriter(reservingCapacity: 512)
         writer.beginObject()
-        writer.member("model", string: model)
+        if let model { writer.member("model", string: model) }
         writer.key("messages")
         writer.beginArray()
         for (position, message) in request.messages.enumerated() {
@@ -56,7 +66,7 @@ package struct OpenAIRequestEncoder: Sendable {
             }
             writer.endArray()
         }
-        try writeToolChoice(request.toolChoice, into: &writer)
+        try Self.writeToolChoice(request.toolChoice, into: &writer, nestingFunctionName: true)
         if let parallel = request.parallelToolCalls { writer.member("parallel_tool_calls", bool: parallel) }
         try writeResponseFormat(request.responseFormat, into: &writer)
         if let temperature = request.temperature { writer.member("temperature", float: temperature) }
@@ -97,32 +107,13 @@ package struct OpenAIRequestEncoder: Sendable {
         throws(GatewayError)
     {
         let role = try roleName(message.role, position: position)
-        var content: [ContentPart] = []
-        var toolCalls: [ToolCall] = []
-        var wroteToolResults = false
-        for part in message.parts {
-            switch part {
-            case .text:
-                content.append(part)
-            case .imageURL, .imageData:
-                guard message.role == .user else {
-                    throw GatewayError.unsupported("images in \(role) messages", provider: provider)
-                }
-                content.append(part)
-            case .toolCall(let call):
-                guard message.role == .assistant else {
-                    throw GatewayError.invalidRequest("message \(position): tool calls belong in assistant messages")
-                }
-                toolCalls.append(call)
-            case .toolResult(let result):
-                guard message.role == .user || message.role == .tool else {
-                    throw GatewayError.invalidRequest("message \(position): tool results belong in user or tool messages")
-                }
-                writeToolMessage(callID: result.toolCallID, text: result.content, into: &writer)
-                wroteToolResults = true
-            }
+        let parts = try OpenAIMessageParts(message, roleName: role, position: position, provider: provider)
+        let content = parts.content
+        let toolCalls = parts.toolCalls
+        for result in parts.toolResults {
+            writeToolMessage(callID: result.toolCallID, text: result.content, into: &writer)
         }
-        if wroteToolResults, content.isEmpty { return }
+        if !parts.toolResults.isEmpty, content.isEmpty { return }
         if message.role == .tool {
             guard !message.toolCallID.isEmpty else {
                 throw GatewayError.invalidRequest("message \(position): tool message without a tool call id")
@@ -195,13 +186,10 @@ package struct OpenAIRequestEncoder: Sendable {
                 if !detail.isEmpty { writer.member("detail", string: detail) }
                 writer.endObject()
             case .imageData(let bytes, let mimeType):
-                guard isPlausibleMediaType(mimeType) else {
-                    throw GatewayError.invalidRequest("message \(position): inline image needs a media type such as image/png")
-                }
                 writer.member("type", string: "image_url")
                 writer.key("image_url")
                 writer.beginObject()
-                writer.member("url", string: "data:\(mimeType);base64,\(Base64.encode(bytes))")
+                writer.member("url", string: try Self.dataURL(bytes: bytes, mimeType: mimeType, position: position))
                 writer.endObject()
             case .toolCall, .toolResult:
                 break  // separated out by writeMessage
@@ -211,8 +199,17 @@ package struct OpenAIRequestEncoder: Sendable {
         writer.endArray()
     }
 
+    /// Inline image bytes as the `data:<mime>;base64,…` URL OpenAI's APIs take.
+    /// - Throws: INVALID_ARGUMENT when the media type could not be a media type.
+    static func dataURL(bytes: [UInt8], mimeType: String, position: Int) throws(GatewayError) -> String {
+        guard isPlausibleMediaType(mimeType) else {
+            throw GatewayError.invalidRequest("message \(position): inline image needs a media type such as image/png")
+        }
+        return "data:\(mimeType);base64,\(Base64.encode(bytes))"
+    }
+
     /// `type/subtype` made of token characters, so it cannot corrupt the data URL.
-    private func isPlausibleMediaType(_ text: String) -> Bool {
+    private static func isPlausibleMediaType(_ text: String) -> Bool {
         let parts = text.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
         return parts.count == 2 && parts.allSatisfy { part in
             !part.isEmpty && part.allSatisfy { byte in
@@ -237,7 +234,12 @@ package struct OpenAIRequestEncoder: Sendable {
         writer.endObject()
     }
 
-    private func writeToolChoice(_ choice: ToolChoice, into writer: inout JSONWriter) throws(GatewayError) {
+    /// `tool_choice`: `auto`, `none`, `required`, or a function, named as
+    /// `{"type": "function", "function": {"name"}}` (Chat Completions, `nestingFunctionName`)
+    /// or `{"type": "function", "name"}` (Responses API). Nothing for the provider's default.
+    static func writeToolChoice(_ choice: ToolChoice, into writer: inout JSONWriter, nestingFunctionName: Bool)
+        throws(GatewayError)
+    {
         switch choice {
         case .providerDefault:
             return
@@ -252,10 +254,14 @@ package struct OpenAIRequestEncoder: Sendable {
             writer.key("tool_choice")
             writer.beginObject()
             writer.member("type", string: "function")
-            writer.key("function")
-            writer.beginObject()
-            writer.member("name", string: name)
-            writer.endObject()
+            if nestingFunctionName {
+                writer.key("function")
+                writer.beginObject()
+                writer.member("name", string: name)
+                writer.endObject()
+            } else {
+                writer.member("name", string: name)
+            }
             writer.endObject()
         }
     }
@@ -270,33 +276,76 @@ package struct OpenAIRequestEncoder: Sendable {
             writer.beginObject()
             writer.member("type", string: "json_object")
             writer.endObject()
-        case .jsonSchema(let name, let schemaJSON, let strict):
-            guard !schemaJSON.isEmpty else {
-                throw GatewayError.invalidRequest("response format json_schema has no schema")
-            }
-            let schema = try JSONFragment.object(validating: schemaJSON, what: "response format schema")
+        case .jsonSchema:
             writer.key("response_format")
             writer.beginObject()
             writer.member("type", string: "json_schema")
             writer.key("json_schema")
             writer.beginObject()
-            writer.member("name", string: name.isEmpty ? "response" : name)
-            writer.member("schema", fragment: schema)
-            if strict { writer.member("strict", bool: true) }
+            try Self.writeSchemaMembers(of: format, into: &writer)
             writer.endObject()
             writer.endObject()
         }
     }
 
+    /// `"name"`, `"schema"` and (when set) `"strict"` of a JSON-schema response format, the
+    /// schema checked to be a JSON object: Chat Completions nests them in `json_schema`, the
+    /// Responses API puts them beside `"type"`.
+    static func writeSchemaMembers(of format: ResponseFormat, into writer: inout JSONWriter) throws(GatewayError) {
+        guard case .jsonSchema(let name, let schemaJSON, let strict) = format else { return }
+        guard !schemaJSON.isEmpty else {
+            throw GatewayError.invalidRequest("response format json_schema has no schema")
+        }
+        let schema = try JSONFragment.object(validating: schemaJSON, what: "response format schema")
+        writer.member("name", string: name.isEmpty ? "response" : name)
+        writer.member("schema", fragment: schema)
+        if strict { writer.member("strict", bool: true) }
+    }
+
     // MARK: Embeddings
 
-    /// The body of `POST /embeddings`, asking for float vectors.
-    package func embeddingsBody(_ request: EmbedRequest, model: String) throws(GatewayError) -> [UInt8] {
+    /// The body of `POST /embeddings`, asking for float vectors; `model` nil leaves it out
+    /// (Azure's deployment URLs).
+    package func embeddingsBody(_ request: EmbedRequest, model: String?) throws(GatewayError) -> [UInt8] {
         var writer = try request.beginBody(model: model, provider: provider)
         writer.member("encoding_format", string: "float")
         if let dimensions = request.dimensions { writer.member("dimensions", uint: UInt64(dimensions)) }
         if !request.user.isEmpty { writer.member("user", string: request.user) }
         writer.endObject()
         return writer.bytes
+    }
+}
+
+/// A message's parts sorted the way OpenAI's APIs take them, each checked to be where it may
+/// appear: content (text, and images in user messages only), tool calls (assistant messages),
+/// tool results (user and tool messages), each in order.
+struct OpenAIMessageParts {
+    var content: [ContentPart] = []
+    var toolCalls: [ToolCall] = []
+    var toolResults: [ToolResult] = []
+
+    /// - Parameter roleName: the role as the API names it, for messages.
+    init(_ message: ChatMessage, roleName: String, position: Int, provider: String) throws(GatewayError) {
+        for part in message.parts {
+            switch part {
+            case .text:
+                content.append(part)
+            case .imageURL, .imageData:
+                guard message.role == .user else {
+                    throw GatewayError.unsupported("images in \(roleName) messages", provider: provider)
+                }
+                content.append(part)
+            case .toolCall(let call):
+                guard message.role == .assistant else {
+                    throw GatewayError.invalidRequest("message \(position): tool calls belong in assistant messages")
+                }
+                toolCalls.append(call)
+            case .toolResult(let result):
+                guard message.role == .user || message.role == .tool else {
+                    throw GatewayError.invalidRequest("message \(position): tool results belong in user or tool messages")
+                }
+                toolResults.append(result)
+            }
+        }
     }
 }

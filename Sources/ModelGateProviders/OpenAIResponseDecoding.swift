@@ -35,7 +35,7 @@ package enum OpenAIResponseDecoding {
             source: .provider)
     }
 
-    private static func tokenCount(_ value: JSONValue) -> UInt32 {
+    static func tokenCount(_ value: JSONValue) -> UInt32 {
         value.uint64.map { UInt32(clamping: $0) } ?? 0
     }
 

@@ -6,10 +6,10 @@ import ModelGateJSON
 ///
 /// It is synchronous and does no I/O, so the adapter drives it from the network and tests
 /// drive it from fixtures split at any point. Per chunk it emits, in order: `.started` (first
-/// chunk only), `.delta` (text, reasoning, tool-call fragments), `.finished` (when a
+/// chunk with an id or choices), `.delta` (text, reasoning, tool-call fragments), `.finished` (when a
 /// `finish_reason` arrives) and `.usage` (whenever a chunk carries usage; Groq's
 /// `x_groq.usage` too). After `[DONE]` it ignores everything.
-package struct OpenAIStreamDecoder: Sendable {
+package struct OpenAIStreamDecoder: ChatStreamDecoding {
     package let provider: String
     private var events: ServerSentEventDecoder
     private var started = false
@@ -27,16 +27,8 @@ package struct OpenAIStreamDecoder: Sendable {
     package mutating func decode(_ bytes: [UInt8], into output: inout [ChatStreamEvent]) throws(GatewayError) {
         guard !isDone else { return }
         events.append(bytes)
-        while true {
-            let event: ServerSentEvent?
-            do {
-                event = try events.next()
-            } catch {
-                throw OpenAIResponseDecoding.malformed("a stream event larger than \(error.limit) bytes", provider: provider)
-            }
-            guard let event else { return }
+        while !isDone, let event = try events.nextEvent(provider: provider) {
             try decodeEvent(event, into: &output)
-            if isDone { return }
         }
     }
 
@@ -67,7 +59,9 @@ package struct OpenAIStreamDecoder: Sendable {
                 throw UpstreamErrorMapping.streamError(UpstreamErrorBody(chunk), provider: provider)
             }
         }
-        if !started {
+        // Azure opens with a chunk that only carries `prompt_filter_results` (no id, no
+        // choices): the response starts with the next one.
+        if !started, choices.count > 0 || chunk["id"].string?.isEmpty == false {
             started = true
             output.append(.started(id: chunk["id"].string ?? "", model: chunk["model"].string ?? ""))
         }

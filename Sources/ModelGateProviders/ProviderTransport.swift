@@ -150,7 +150,14 @@ package struct ProviderTransport: Sendable {
     package func relay<Decoder: ChatStreamDecoding>(
         url: String, body: [UInt8], context: CallContext, decoder: Decoder, into sink: any ChatEventSink
     ) async throws {
-        let response = try await open(url: url, body: body, streaming: true, context: context)
+        try await Self.relay(try await open(url: url, body: body, streaming: true, context: context), decoder: decoder, into: sink)
+    }
+
+    /// Relays an already opened stream: ``relay(url:body:context:decoder:into:)`` after the
+    /// request (also used by the OpenAI adapter, which sends its own).
+    package static func relay<Decoder: ChatStreamDecoding>(
+        _ response: UpstreamResponse, decoder: Decoder, into sink: any ChatEventSink
+    ) async throws {
         var decoder = decoder
         var events: [ChatStreamEvent] = []
         var iterator = response.body.makeAsyncIterator()
@@ -172,7 +179,7 @@ package struct ProviderTransport: Sendable {
         try decoder.finish()
         var drained = 0
         do {
-            while drained <= Self.maxDrainBytes, let chunk = try await iterator.next() {
+            while drained <= maxDrainBytes, let chunk = try await iterator.next() {
                 drained += chunk.count
             }
         } catch {

@@ -73,9 +73,7 @@ extension ToolDefinition {
         into writer: inout JSONWriter, strict: Bool = false, schemaKey: String = "parameters",
         emptySchema: JSONFragment? = nil
     ) throws(GatewayError) {
-        guard !name.isEmpty else { throw GatewayError.invalidRequest("a tool has no name") }
-        let parameters = try parametersJSON.isEmpty
-            ? emptySchema : JSONFragment.object(validating: parametersJSON, what: "parameters of tool \"\(name)\"")
+        let parameters = try validatedParameters() ?? emptySchema
         writer.beginObject()
         writer.member("name", string: name)
         if !description.isEmpty { writer.member("description", string: description) }
@@ -104,17 +102,29 @@ enum DataURL {
     }
 }
 
+extension ToolDefinition {
+    /// The parameter schema checked to be a JSON object, nil when the tool takes none.
+    /// - Throws: INVALID_ARGUMENT for a tool without a name or with a schema that is not an
+    ///   object.
+    func validatedParameters() throws(GatewayError) -> JSONFragment? {
+        guard !name.isEmpty else { throw GatewayError.invalidRequest("a tool has no name") }
+        return try parametersJSON.isEmpty
+            ? nil : JSONFragment.object(validating: parametersJSON, what: "parameters of tool \"\(name)\"")
+    }
+}
+
 extension EmbedRequest {
     /// Starts an embeddings body as OpenAI and Ollama spell it, `{"model": …, "input": […]`,
     /// leaving the object open for the provider's own members.
     /// - Throws: INVALID_ARGUMENT without inputs; UNSUPPORTED_FEATURE for an `input_type`,
     ///   which neither takes.
-    func beginBody(model: String, provider: String) throws(GatewayError) -> JSONWriter {
+    /// `model` nil leaves it out (Azure's deployment URLs name the model in the path).
+    func beginBody(model: String?, provider: String) throws(GatewayError) -> JSONWriter {
         guard !inputs.isEmpty else { throw GatewayError.invalidRequest("embeddings need at least one input") }
         guard inputType.isEmpty else { throw GatewayError.unsupported("input_type", provider: provider) }
         var writer = JSONWriter(reservingCapacity: 128 + inputs.reduce(0) { $0 + $1.utf8.count + 3 })
         writer.beginObject()
-        writer.member("model", string: model)
+        if let model { writer.member("model", string: model) }
         writer.key("input")
         writer.beginArray()
         for input in inputs { writer.string(input) }

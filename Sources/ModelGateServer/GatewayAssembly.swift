@@ -78,8 +78,18 @@ package enum GatewayAssembly {
                     unixSocketPath: provider.unixSocket,
                     includeStreamUsage: provider.includeStreamUsage,
                     acceptsTopK: provider.acceptsTopK,
-                    maxTokensField: provider.maxTokensField.map { $0 == "max_tokens" ? .maxTokens : .maxCompletionTokens })
+                    maxTokensField: maxTokensField(provider), chatAPI: chatAPI(provider),
+                    storeResponses: provider.storeResponses)
                 result[provider.name] = OpenAIProvider(configuration: configuration, client: client)
+            case .azureOpenAI:
+                var endpoint = endpoint(provider)
+                endpoint.apiKey = provider.entraToken ?? provider.apiKey
+                let configuration = AzureOpenAIProviderConfiguration(
+                    endpoint: endpoint, credential: provider.entraToken != nil ? .entraToken : .apiKey,
+                    apiVersion: provider.apiVersion ?? AzureOpenAIProviderConfiguration.defaultAPIVersion,
+                    chatAPI: chatAPI(provider), storeResponses: provider.storeResponses,
+                    maxTokensField: maxTokensField(provider), includeStreamUsage: provider.includeStreamUsageGiven)
+                result[provider.name] = AzureOpenAIProvider(configuration: configuration, client: client)
             case .gemini:
                 let configuration = GeminiProviderConfiguration(
                     endpoint: endpoint(provider), apiVersion: provider.apiVersion ?? "v1beta",
@@ -130,6 +140,16 @@ package enum GatewayAssembly {
             }
         }
         return result
+    }
+
+    /// The OpenAI family's `max_tokens_field`; nil lets the adapter choose.
+    private static func maxTokensField(_ provider: GatewayConfig.Provider) -> OpenAIProviderConfiguration.MaxTokensField? {
+        provider.maxTokensField.map { $0 == "max_tokens" ? .maxTokens : .maxCompletionTokens }
+    }
+
+    /// The OpenAI family's `api`.
+    private static func chatAPI(_ provider: GatewayConfig.Provider) -> OpenAIChatAPI {
+        provider.chatAPI.flatMap(OpenAIChatAPI.init(rawValue:)) ?? .chatCompletions
     }
 
     /// Where and how `provider` is reached, for the adapters configured by a ``ProviderEndpoint``.

@@ -10,13 +10,7 @@ struct OpenAIStreamDecoderTests {
 
     /// Feeds `pieces` and finishes; returns the events, or throws what the decoder threw.
     private func run(_ pieces: [[UInt8]]) throws(GatewayError) -> [ChatStreamEvent] {
-        var decoder = OpenAIStreamDecoder(provider: "openai")
-        var events: [ChatStreamEvent] = []
-        for piece in pieces {
-            try decoder.decode(piece, into: &events)
-        }
-        try decoder.finish()
-        return events
+        try decodeStream(OpenAIStreamDecoder(provider: "openai"), pieces)
     }
 
     private func run(_ text: String) throws(GatewayError) -> [ChatStreamEvent] {

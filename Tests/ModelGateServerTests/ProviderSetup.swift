@@ -1,4 +1,5 @@
 import Foundation
+import ModelGateClient
 import ModelGateCore
 import ModelGateTestSupport
 import Testing
@@ -18,12 +19,13 @@ struct ProviderSetup {
     ///   - embeddingModels: model name → upstream model, served as `kind: embedding`.
     ///   - providerOptions: more YAML lines of the provider (indented by four spaces).
     ///   - fixturesDirectory: where the fake upstream reads `replay=` files.
+    ///   - basePath: appended to the fake's address in `base_url` (`/v1` for OpenAI).
     init(
         kind: String, models: [String: String], embeddingModels: [String: String] = [:], providerOptions: String = "",
-        idleTimeoutMilliseconds: Int? = nil, fixturesDirectory: String = TestPaths.fixtures.path
+        idleTimeoutMilliseconds: Int? = nil, fixturesDirectory: String = TestPaths.fixtures.path, basePath: String = ""
     ) throws {
         upstream = try FakeUpstreamProcess(fixturesDirectory: fixturesDirectory)
-        var providers = "  \(Self.providerName):\n    kind: \(kind)\n    base_url: http://127.0.0.1:\(upstream.port)\n"
+        var providers = "  \(Self.providerName):\n    kind: \(kind)\n    base_url: http://127.0.0.1:\(upstream.port)\(basePath)\n"
         providers += providerOptions
         if let idle = idleTimeoutMilliseconds { providers += "    timeouts:\n      idle_ms: \(idle)\n" }
         var modelsYAML = models.sorted { $0.key < $1.key }.map { name, scenario in
@@ -72,5 +74,25 @@ extension ProviderSetup {
             #expect(failure.detail.retryable == false, "retrying would repeat delivered output", sourceLocation: sourceLocation)
         }
         return failure
+    }
+}
+
+extension ProviderSetup {
+    /// Streams a long answer from `model`, cancels after five chunks, and checks the call ends
+    /// CANCELLED and the fake upstream saw the gateway drop the connection.
+    func expectCancellationReachesTheUpstream(model: String, requestID: String, sourceLocation: SourceLocation = #_sourceLocation)
+        async throws
+    {
+        let client = try await gateway.connect()
+        let stream = try await client.chatStream(userMessage("long", model: model), options: CallOptions(requestID: requestID))
+        var chunks = stream.makeAsyncIterator()
+        for _ in 0..<5 { _ = try await chunks.next() }
+        stream.call.cancel()
+        let error = await #expect(throws: GatewayError.self, sourceLocation: sourceLocation) { while try await chunks.next() != nil {} }
+        #expect(error?.code == .cancelled, sourceLocation: sourceLocation)
+        #expect(
+            try upstream.waitForOutcome(requestID: requestID, "client_closed")?.outcome == "client_closed",
+            sourceLocation: sourceLocation)
+        await client.close()
     }
 }

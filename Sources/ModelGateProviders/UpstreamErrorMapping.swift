@@ -271,6 +271,13 @@ package enum UpstreamErrorMapping {
             } else {
                 (code, kind, retryable) = (.resourceExhausted, .rateLimited, true)
             }
+        case 498:
+            // Cohere's InvalidToken: the key was refused.
+            (code, kind, retryable) = (.failedPrecondition, .upstreamAuth, false)
+        case 499:
+            // The upstream cancelled the request (Cohere's RequestCancelled); the gateway's own
+            // cancellations never read a response.
+            (code, kind, retryable) = (.unavailable, .upstreamUnavailable, true)
         case 500...599:
             (code, kind, retryable) = (.unavailable, .upstreamUnavailable, true)
         case 400...499:
@@ -309,7 +316,11 @@ package enum UpstreamErrorMapping {
         let message = body.message.lowercased()
         // Gemini: "The input token count (…) exceeds the maximum number of tokens allowed (…)".
         // Bedrock's ValidationException: "Input is too long for requested model".
-        let phrases = ["context length", "context_length", "context window", "prompt is too long", "maximum number of tokens", "input is too long"]
+        // Cohere: "too many tokens: total number of tokens in the prompt cannot exceed …".
+        let phrases = [
+            "context length", "context_length", "context window", "prompt is too long", "maximum number of tokens",
+            "input is too long", "too many tokens",
+        ]
         return phrases.contains {
             message.contains($0)
         }

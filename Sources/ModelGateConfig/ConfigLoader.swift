@@ -289,10 +289,11 @@ private struct Parser {
             throw error(value, "\(key) applies only to providers of kind bedrock")
         }
         if baseURLNode == nil {
-            // Gemini, Ollama and Bedrock have well-known addresses; other kinds must say.
+            // Gemini, Ollama, Cohere and Bedrock have well-known addresses; other kinds must say.
             switch kind {
             case .gemini: provider.baseURL = "https://generativelanguage.googleapis.com"
             case .ollama: provider.baseURL = "http://localhost:11434"
+            case .cohere: provider.baseURL = "https://api.cohere.com"
             case .bedrock: break  // derived from the region by the adapter
             default: throw error(node, "missing key \"base_url\"")
             }
@@ -308,6 +309,7 @@ private struct Parser {
         .ollama: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts"],
         .bedrock: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
         .kserve: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
+        .cohere: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
     ]
 
     /// Bedrock needs a region, and either an API key (`api_key_env`, sent as a bearer token)

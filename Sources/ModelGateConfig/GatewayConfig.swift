@@ -27,6 +27,8 @@ package struct GatewayConfig: Sendable, Hashable {
         case bedrock
         /// KServe v2 / Open Inference Protocol servers (predictive models).
         case kserve
+        /// Cohere's v2 API (chat, streams, tools, embeddings).
+        case cohere
     }
 
     package struct Timeouts: Sendable, Hashable {

@@ -117,6 +117,9 @@ package enum GatewayAssembly {
                     httpVersion: provider.http2PriorKnowledge ? .http2PriorKnowledge : .automatic,
                     unixSocketPath: provider.unixSocket)
                 result[provider.name] = KServeProvider(configuration: configuration, client: client)
+            case .cohere:
+                result[provider.name] = CohereProvider(
+                    configuration: CohereProviderConfiguration(endpoint: endpoint(provider)), client: client)
             case .mock:
                 break
             }

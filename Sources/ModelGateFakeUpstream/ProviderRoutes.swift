@@ -4,11 +4,14 @@ import NIOCore
 /// `replay` or any path works regardless). Chosen by path:
 /// - Gemini: `…/models/NAME:METHOD` (`generateContent`, `streamGenerateContent`,
 ///   `embedContent`, `batchEmbedContents`), the scenario being NAME;
-/// - Ollama: a path ending in `/api/chat` or `/api/embed`.
+/// - Ollama: a path ending in `/api/chat` or `/api/embed`;
+/// - Cohere v2: a path ending in `/v2/chat` or `/v2/embed`.
 enum ProviderRoute: Equatable {
     case gemini(method: Substring, sse: Bool)
     case ollamaChat
     case ollamaEmbed
+    case cohereChat
+    case cohereEmbed
 
     /// - Parameters:
     ///   - path: the request target without its query.
@@ -18,6 +21,10 @@ enum ProviderRoute: Equatable {
             self = .ollamaChat
         } else if path.utf8HasSuffix("/api/embed") {
             self = .ollamaEmbed
+        } else if path.utf8HasSuffix("/v2/chat") {
+            self = .cohereChat
+        } else if path.utf8HasSuffix("/v2/embed") {
+            self = .cohereEmbed
         } else if let models = path.firstRange(of: "/models/"), let colon = path[models.upperBound...].lastIndex(of: ":") {
             let query = uri.firstIndex(of: "?").map { uri[uri.index(after: $0)...] } ?? ""
             self = .gemini(method: path[path.index(after: colon)...], sse: query.split(separator: "&").contains("alt=sse"))
@@ -37,7 +44,8 @@ enum ProviderRoute: Equatable {
         switch self {
         case .gemini(let method, _): method == "streamGenerateContent"
         case .ollamaChat: fields.streamGiven ? fields.stream : true
-        case .ollamaEmbed: false
+        case .ollamaEmbed, .cohereEmbed: false
+        case .cohereChat: fields.stream
         }
     }
 }
@@ -108,13 +116,15 @@ struct RouteContext {
 }
 
 extension ServerCore {
-    /// Plans the answer of a Gemini or Ollama endpoint.
+    /// Plans the answer of a Gemini, Ollama or Cohere endpoint.
     func plan(_ route: ProviderRoute, _ context: RouteContext) -> PlannedResponse {
         switch route {
         case .gemini(let method, let sse):
             return GeminiWire.plan(method: method, sse: sse, context)
         case .ollamaChat, .ollamaEmbed:
             return OllamaWire.plan(embed: route == .ollamaEmbed, context)
+        case .cohereChat, .cohereEmbed:
+            return CohereWire.plan(embed: route == .cohereEmbed, context)
         }
     }
 }

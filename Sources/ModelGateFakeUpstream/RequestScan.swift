@@ -70,9 +70,9 @@ struct RequestScanner {
                 }
             case "messages":
                 fields.promptWords += try scanner.countMessageWords()
-            case "input":
+            case "input", "texts":  // Cohere's /v2/embed says `texts`
                 fields.inputs = try scanner.scanEmbeddingInput()
-            case "dimensions":
+            case "dimensions", "output_dimension":  // Cohere: `output_dimension`
                 fields.dimensions = try scanner.integerValueOrSkip()
             case "encoding_format":
                 fields.base64Encoding = try scanner.stringValueOrSkip() == "base64"

@@ -95,12 +95,7 @@ enum CohereWire {
         buffer.writeStaticString(",\"embeddings\":{\"float\":[")
         for input in inputs.indices {
             if input > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
-            buffer.writeInteger(UInt8(ascii: "["))
-            for element in 0..<dimensions {
-                if element > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
-                buffer.writeThousandths((input + 1) * (element + 1))
-            }
-            buffer.writeInteger(UInt8(ascii: "]"))
+            buffer.writeFakeEmbedding(input: input, dimensions: dimensions)
         }
         buffer.writeStaticString("]},\"meta\":{\"api_version\":{\"version\":\"2\"},\"billed_units\":{\"input_tokens\":")
         buffer.writeDecimal(inputs.reduce(0, +))

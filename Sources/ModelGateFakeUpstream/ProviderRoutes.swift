@@ -160,6 +160,17 @@ extension ByteBuffer {
         self.writeInteger(UInt8(ascii: " "))
     }
 
+    /// The fake embedding of input `input` (0-based) as a JSON array: element `j` is
+    /// `(input + 1) * 0.001 * (j + 1)`, written as the exact decimal.
+    mutating func writeFakeEmbedding(input: Int, dimensions: Int) {
+        self.writeInteger(UInt8(ascii: "["))
+        for element in 0..<dimensions {
+            if element > 0 { self.writeInteger(UInt8(ascii: ",")) }
+            self.writeThousandths((input + 1) * (element + 1))
+        }
+        self.writeInteger(UInt8(ascii: "]"))
+    }
+
     /// Tokens 1…`count`: the whole text of a unary answer.
     mutating func writeFakeTokens(upTo count: Int) {
         if count > 0 {

@@ -93,17 +93,7 @@ package struct OllamaRequestEncoder: Sendable {
     private func translate(_ message: ChatMessage, position: Int, callNames: inout [String: String])
         throws(GatewayError) -> [Message]
     {
-        let role: String
-        switch message.role {
-        case .unspecified: throw GatewayError.invalidRequest("message \(position) has no role")
-        case .system, .developer: role = "system"
-        case .user: role = "user"
-        case .assistant: role = "assistant"
-        case .tool: role = "tool"
-        }
-        if !message.name.isEmpty, message.role != .tool {
-            throw GatewayError.unsupported("message names", provider: provider)
-        }
+        let role = try message.systemUserAssistantToolRole(position: position, provider: provider)
         var results: [Message] = []
         var main = Message(role: role)
         for part in message.parts {

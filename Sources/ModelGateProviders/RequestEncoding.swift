@@ -33,6 +33,25 @@ extension ToolCall {
     }
 }
 
+extension ChatMessage {
+    /// The role as providers with one system role spell it (`developer` is `system`), for
+    /// message `position` (Ollama, Cohere).
+    /// - Throws: INVALID_ARGUMENT without a role; UNSUPPORTED_FEATURE for a name on anything
+    ///   but a tool message, since such providers have no participants.
+    func systemUserAssistantToolRole(position: Int, provider: String) throws(GatewayError) -> String {
+        if !name.isEmpty, role != .tool {
+            throw GatewayError.unsupported("message names", provider: provider)
+        }
+        switch role {
+        case .unspecified: throw GatewayError.invalidRequest("message \(position) has no role")
+        case .system, .developer: return "system"
+        case .user: return "user"
+        case .assistant: return "assistant"
+        case .tool: return "tool"
+        }
+    }
+}
+
 extension ToolDefinition {
     /// Writes the function declaration `{"name", "description", "parameters"}` (OpenAI's and
     /// Ollama's `function`, a Gemini `functionDeclarations` entry), the parameters checked to

@@ -58,17 +58,7 @@ package struct CohereRequestEncoder: Sendable {
     }
 
     private func writeMessage(_ message: ChatMessage, position: Int, into writer: inout JSONWriter) throws(GatewayError) {
-        let role: String
-        switch message.role {
-        case .unspecified: throw GatewayError.invalidRequest("message \(position) has no role")
-        case .system, .developer: role = "system"
-        case .user: role = "user"
-        case .assistant: role = "assistant"
-        case .tool: role = "tool"
-        }
-        if !message.name.isEmpty, message.role != .tool {
-            throw GatewayError.unsupported("message names", provider: provider)
-        }
+        let role = try message.systemUserAssistantToolRole(position: position, provider: provider)
         var content: [ContentPart] = []
         var toolCalls: [ToolCall] = []
         for part in message.parts {

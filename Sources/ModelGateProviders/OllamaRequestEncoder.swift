@@ -60,17 +60,8 @@ package struct OllamaRequestEncoder: Sendable {
         for message in messages { write(message, into: &writer) }
         writer.endArray()
         if sendsTools {
-            writer.key("tools")
-            writer.beginArray()
-            for tool in request.tools {
-                // `strict` asks for enforcement "where supported"; Ollama has no such switch.
-                writer.beginObject()
-                writer.member("type", string: "function")
-                writer.key("function")
-                try tool.writeDeclaration(into: &writer)
-                writer.endObject()
-            }
-            writer.endArray()
+            // `strict` asks for enforcement "where supported"; Ollama has no such switch.
+            try writer.functionTools(request.tools)
         }
         switch request.responseFormat {
         case .text:

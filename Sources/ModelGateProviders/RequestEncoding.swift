@@ -69,6 +69,24 @@ extension ToolDefinition {
     }
 }
 
+extension JSONWriter {
+    /// The member `"tools": [{"type": "function", "function": {…}}, …]`, each declaration as
+    /// ``ToolDefinition/writeDeclaration(into:strict:)`` writes it (Ollama and Cohere spell
+    /// tools as OpenAI does, without its `strict`).
+    mutating func functionTools(_ tools: [ToolDefinition]) throws(GatewayError) {
+        key("tools")
+        beginArray()
+        for tool in tools {
+            beginObject()
+            member("type", string: "function")
+            key("function")
+            try tool.writeDeclaration(into: &self)
+            endObject()
+        }
+        endArray()
+    }
+}
+
 extension EmbedRequest {
     /// Starts an embeddings body as OpenAI and Ollama spell it, `{"model": …, "input": […]`,
     /// leaving the object open for the provider's own members.

@@ -188,16 +188,7 @@ package struct CohereRequestEncoder: Sendable {
 
     private func writeTools(_ request: ChatRequest, into writer: inout JSONWriter) throws(GatewayError) {
         if !request.tools.isEmpty {
-            writer.key("tools")
-            writer.beginArray()
-            for tool in request.tools {
-                writer.beginObject()
-                writer.member("type", string: "function")
-                writer.key("function")
-                try tool.writeDeclaration(into: &writer)
-                writer.endObject()
-            }
-            writer.endArray()
+            try writer.functionTools(request.tools)
             // Cohere enforces schemas for all tools or none; `strict` is a "where supported"
             // request, so it is honoured when every tool asks for it.
             if request.tools.allSatisfy(\.strict) { writer.member("strict_tools", bool: true) }

@@ -149,7 +149,7 @@ let package = Package(
             name: "ModelGateProvidersTests",
             dependencies: [
                 "ModelGateProviders", "ModelGateCore", "ModelGateJSON", "ModelGateUpstream", "ModelGateCrypto",
-                "ModelGateTestSupport",
+                "ModelGateTestSupport", "ModelGateFakeUpstream",
             ],
             swiftSettings: swiftSettings
         ),

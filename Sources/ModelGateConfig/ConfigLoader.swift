@@ -328,11 +328,12 @@ private struct Parser {
             throw error(value, "\(key) applies only to providers of kind bedrock")
         }
         if baseURLNode == nil {
-            // Gemini, Ollama and Bedrock have well-known addresses; other kinds must say.
+            // Gemini, Ollama, Cohere and Bedrock have well-known addresses; other kinds must say.
             switch kind {
             case .gemini: provider.baseURL = "https://generativelanguage.googleapis.com"
             case .ollama: provider.baseURL = "http://localhost:11434"
             case .anthropic: provider.baseURL = "https://api.anthropic.com"
+            case .cohere: provider.baseURL = "https://api.cohere.com"
             case .bedrock: break  // derived from the region by the adapter
             default: throw error(node, "missing key \"base_url\"")
             }
@@ -354,6 +355,7 @@ private struct Parser {
         .anthropic: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
         // Azure rejects top_k as OpenAI does.
         .azureOpenAI: ["accepts_top_k", "include_thoughts", "keep_alive"],
+        .cohere: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
     ]
 
     /// Keys that only some kinds take, errors on every other kind (checked besides

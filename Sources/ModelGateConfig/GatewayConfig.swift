@@ -31,6 +31,8 @@ package struct GatewayConfig: Sendable, Hashable {
         case anthropic
         /// Azure OpenAI (deployment URLs or the v1 surface); also spelled `azure-openai`, `azure`.
         case azureOpenAI = "azure_openai"
+        /// Cohere's v2 API (chat, streams, tools, embeddings).
+        case cohere
     }
 
     package struct Timeouts: Sendable, Hashable {

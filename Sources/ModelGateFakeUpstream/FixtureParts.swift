@@ -13,6 +13,9 @@ import NIOCore
 ///   is that message's body: from its first line starting with `{` up to the next `#` or
 ///   `HTTP/` line, trailing line breaks dropped. A response part is answered with the status
 ///   and `Content-Type` of its status line and headers.
+/// - `.yaml` (a published example in Fern's form, ``FernExample``; Cohere's): `stream` is the
+///   response's events as an SSE body (`text/event-stream`), converted from the file;
+///   `request` the request body as compact JSON.
 enum FixtureParts {
     struct Part {
         var bytes: ByteBuffer
@@ -40,6 +43,17 @@ enum FixtureParts {
         }
         if name.hasSuffix(".http") {
             return httpBody(bytes, part: part, allocator: allocator)
+        }
+        if name.hasSuffix(".yaml") {
+            guard let example = try? FernExample(yaml: String(decoding: bytes, as: UTF8.self)) else { return nil }
+            switch part {
+            case "stream":
+                return example.serverSentEvents.map { Part(bytes: allocator.buffer(bytes: $0), contentType: "text/event-stream") }
+            case "request":
+                return example.requestJSON.map { Part(bytes: allocator.buffer(bytes: $0), contentType: "application/json") }
+            default:
+                return nil
+            }
         }
         return nil
     }

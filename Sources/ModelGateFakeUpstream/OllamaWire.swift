@@ -81,12 +81,7 @@ enum OllamaWire {
         buffer.writeStaticString(",\"embeddings\":[")
         for input in inputs.indices {
             if input > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
-            buffer.writeInteger(UInt8(ascii: "["))
-            for element in 0..<dimensions {
-                if element > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
-                buffer.writeThousandths((input + 1) * (element + 1))
-            }
-            buffer.writeInteger(UInt8(ascii: "]"))
+            buffer.writeFakeEmbedding(input: input, dimensions: dimensions)
         }
         let words = inputs.reduce(0, +)
         buffer.writeStaticString("],\"total_duration\":")

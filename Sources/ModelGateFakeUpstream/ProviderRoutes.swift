@@ -7,7 +7,8 @@ import NIOCore
 /// - Ollama: a path ending in `/api/chat` or `/api/embed`;
 /// - Anthropic: a path ending in `/v1/messages`;
 /// - Azure OpenAI: a path starting `/openai/` (``AzureRoute``);
-/// - OpenAI's Responses API: a path ending in `/responses`.
+/// - OpenAI's Responses API: a path ending in `/responses`;
+/// - Cohere v2: a path ending in `/v2/chat` or `/v2/embed`.
 enum ProviderRoute: Equatable {
     case gemini(method: Substring, sse: Bool)
     case ollamaChat
@@ -15,6 +16,8 @@ enum ProviderRoute: Equatable {
     case anthropicMessages
     case azure(AzureRoute)
     case responses
+    case cohereChat
+    case cohereEmbed
 
     /// - Parameters:
     ///   - path: the request target without its query.
@@ -30,6 +33,10 @@ enum ProviderRoute: Equatable {
             self = .azure(azure)
         } else if path.utf8HasSuffix("/responses") {
             self = .responses
+        } else if path.utf8HasSuffix("/v2/chat") {
+            self = .cohereChat
+        } else if path.utf8HasSuffix("/v2/embed") {
+            self = .cohereEmbed
         } else if let models = path.firstRange(of: "/models/"), let colon = path[models.upperBound...].lastIndex(of: ":") {
             let query = uri.firstIndex(of: "?").map { uri[uri.index(after: $0)...] } ?? ""
             self = .gemini(method: path[path.index(after: colon)...], sse: query.split(separator: "&").contains("alt=sse"))
@@ -53,9 +60,8 @@ enum ProviderRoute: Equatable {
         switch self {
         case .gemini(let method, _): method == "streamGenerateContent"
         case .ollamaChat: fields.streamGiven ? fields.stream : true
-        case .ollamaEmbed: false
-        case .anthropicMessages: fields.stream
-        case .azure, .responses: fields.stream
+        case .ollamaEmbed, .cohereEmbed: false
+        case .anthropicMessages, .azure, .responses, .cohereChat: fields.stream
         }
     }
 }
@@ -126,7 +132,7 @@ struct RouteContext {
 }
 
 extension ServerCore {
-    /// Plans the answer of a Gemini, Ollama or Anthropic endpoint.
+    /// Plans the answer of one of the endpoints above.
     func plan(_ route: ProviderRoute, _ context: RouteContext) -> PlannedResponse {
         switch route {
         case .gemini(let method, let sse):
@@ -140,6 +146,8 @@ extension ServerCore {
                 ? ResponsesWire.plan(context, azure: true) : AzureWire.plan(azure, context)
         case .responses:
             return ResponsesWire.plan(context, azure: false)
+        case .cohereChat, .cohereEmbed:
+            return CohereWire.plan(embed: route == .cohereEmbed, context)
         }
     }
 }
@@ -173,6 +181,17 @@ extension ByteBuffer {
         self.writeStaticString("tok")
         self.writeDecimal(index)
         self.writeInteger(UInt8(ascii: " "))
+    }
+
+    /// The fake embedding of input `input` (0-based) as a JSON array: element `j` is
+    /// `(input + 1) * 0.001 * (j + 1)`, written as the exact decimal.
+    mutating func writeFakeEmbedding(input: Int, dimensions: Int) {
+        self.writeInteger(UInt8(ascii: "["))
+        for element in 0..<dimensions {
+            if element > 0 { self.writeInteger(UInt8(ascii: ",")) }
+            self.writeThousandths((input + 1) * (element + 1))
+        }
+        self.writeInteger(UInt8(ascii: "]"))
     }
 
     /// Tokens 1…`count`: the whole text of a unary answer.

@@ -79,7 +79,7 @@ struct RequestScanner {
                 fields.systemWords = try scanner.countContentWords()
             case "max_tokens":
                 fields.maxTokens = try scanner.integerValueOrSkip()
-            case "input":
+            case "input", "texts":  // Cohere's /v2/embed says `texts`
                 if scanner.isArrayOfObjects() {  // Responses API input items
                     fields.promptWords += try scanner.countMessageWords()
                 } else {
@@ -91,7 +91,7 @@ struct RequestScanner {
                 } else {
                     try scanner.skipValue()
                 }
-            case "dimensions":
+            case "dimensions", "output_dimension":  // Cohere: `output_dimension`
                 fields.dimensions = try scanner.integerValueOrSkip()
             case "encoding_format":
                 fields.base64Encoding = try scanner.stringValueOrSkip() == "base64"

@@ -386,12 +386,7 @@ final class ServerCore: Sendable {
                 Base64.encode(floats.readableBytesView, into: &buffer)
                 buffer.writeInteger(UInt8(ascii: "\""))
             } else {
-                buffer.writeInteger(UInt8(ascii: "["))
-                for element in 0..<dimensions {
-                    if element > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
-                    buffer.writeThousandths((input + 1) * (element + 1))
-                }
-                buffer.writeInteger(UInt8(ascii: "]"))
+                buffer.writeFakeEmbedding(input: input, dimensions: dimensions)
             }
             buffer.writeStaticString(",\"index\":")
             buffer.writeDecimal(input)

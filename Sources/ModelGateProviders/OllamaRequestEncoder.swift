@@ -60,17 +60,8 @@ package struct OllamaRequestEncoder: Sendable {
         for message in messages { write(message, into: &writer) }
         writer.endArray()
         if sendsTools {
-            writer.key("tools")
-            writer.beginArray()
-            for tool in request.tools {
-                // `strict` asks for enforcement "where supported"; Ollama has no such switch.
-                writer.beginObject()
-                writer.member("type", string: "function")
-                writer.key("function")
-                try tool.writeDeclaration(into: &writer)
-                writer.endObject()
-            }
-            writer.endArray()
+            // `strict` asks for enforcement "where supported"; Ollama has no such switch.
+            try writer.functionTools(request.tools)
         }
         switch request.responseFormat {
         case .text:
@@ -93,17 +84,7 @@ package struct OllamaRequestEncoder: Sendable {
     private func translate(_ message: ChatMessage, position: Int, callNames: inout [String: String])
         throws(GatewayError) -> [Message]
     {
-        let role: String
-        switch message.role {
-        case .unspecified: throw GatewayError.invalidRequest("message \(position) has no role")
-        case .system, .developer: role = "system"
-        case .user: role = "user"
-        case .assistant: role = "assistant"
-        case .tool: role = "tool"
-        }
-        if !message.name.isEmpty, message.role != .tool {
-            throw GatewayError.unsupported("message names", provider: provider)
-        }
+        let role = try message.systemUserAssistantToolRole(position: position, provider: provider)
         var results: [Message] = []
         var main = Message(role: role)
         for part in message.parts {

@@ -61,6 +61,25 @@ extension ToolCall {
     }
 }
 
+extension ChatMessage {
+    /// The role as providers with one system role spell it (`developer` is `system`), for
+    /// message `position` (Ollama, Cohere).
+    /// - Throws: INVALID_ARGUMENT without a role; UNSUPPORTED_FEATURE for a name on anything
+    ///   but a tool message, since such providers have no participants.
+    func systemUserAssistantToolRole(position: Int, provider: String) throws(GatewayError) -> String {
+        if !name.isEmpty, role != .tool {
+            throw GatewayError.unsupported("message names", provider: provider)
+        }
+        switch role {
+        case .unspecified: throw GatewayError.invalidRequest("message \(position) has no role")
+        case .system, .developer: return "system"
+        case .user: return "user"
+        case .assistant: return "assistant"
+        case .tool: return "tool"
+        }
+    }
+}
+
 extension ToolDefinition {
     /// Writes the function declaration `{"name", "description", "parameters"}` (OpenAI's and
     /// Ollama's `function`, a Gemini `functionDeclarations` entry), the parameters checked to
@@ -110,6 +129,24 @@ extension ToolDefinition {
         guard !name.isEmpty else { throw GatewayError.invalidRequest("a tool has no name") }
         return try parametersJSON.isEmpty
             ? nil : JSONFragment.object(validating: parametersJSON, what: "parameters of tool \"\(name)\"")
+    }
+}
+
+extension JSONWriter {
+    /// The member `"tools": [{"type": "function", "function": {…}}, …]`, each declaration as
+    /// ``ToolDefinition/writeDeclaration(into:strict:schemaKey:emptySchema:)`` writes it (Ollama and Cohere spell
+    /// tools as OpenAI does, without its `strict`).
+    mutating func functionTools(_ tools: [ToolDefinition]) throws(GatewayError) {
+        key("tools")
+        beginArray()
+        for tool in tools {
+            beginObject()
+            member("type", string: "function")
+            key("function")
+            try tool.writeDeclaration(into: &self)
+            endObject()
+        }
+        endArray()
     }
 }
 

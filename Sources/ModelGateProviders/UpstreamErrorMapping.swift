@@ -271,6 +271,13 @@ package enum UpstreamErrorMapping {
             } else {
                 (code, kind, retryable) = (.resourceExhausted, .rateLimited, true)
             }
+        case 498:
+            // Cohere's InvalidToken: the key was refused.
+            (code, kind, retryable) = (.failedPrecondition, .upstreamAuth, false)
+        case 499:
+            // The upstream cancelled the request (Cohere's RequestCancelled); the gateway's own
+            // cancellations never read a response.
+            (code, kind, retryable) = (.unavailable, .upstreamUnavailable, true)
         case 500...599:
             (code, kind, retryable) = (.unavailable, .upstreamUnavailable, true)
         case 400...499:
@@ -310,9 +317,10 @@ package enum UpstreamErrorMapping {
         // Gemini: "The input token count (…) exceeds the maximum number of tokens allowed (…)".
         // Bedrock's ValidationException: "Input is too long for requested model".
         // Anthropic: "input length and `max_tokens` exceed context limit: 199000 + 21333 > 200000".
+        // Cohere: "too many tokens: total number of tokens in the prompt cannot exceed …".
         let phrases = [
             "context length", "context_length", "context window", "prompt is too long", "maximum number of tokens",
-            "input is too long", "exceed context limit",
+            "input is too long", "exceed context limit", "too many tokens",
         ]
         return phrases.contains {
             message.contains($0)

@@ -135,6 +135,9 @@ package enum GatewayAssembly {
                     defaultMaxTokens: provider.defaultMaxTokens.map { UInt32($0) }
                         ?? AnthropicProviderConfiguration.defaultMaxTokens)
                 result[provider.name] = AnthropicProvider(configuration: configuration, client: client)
+            case .cohere:
+                result[provider.name] = CohereProvider(
+                    configuration: CohereProviderConfiguration(endpoint: endpoint(provider)), client: client)
             case .mock:
                 break
             }

@@ -99,7 +99,7 @@ struct AzureResponsesConfigTests {
             ("kind: openai\n    endpoint: http://x", "test.yaml:4: providers.p.endpoint: applies only to providers of kind azure_openai"),
             ("kind: azure\n    endpoint: http://x\n    base_url: http://y",
              "test.yaml:5: providers.p.base_url: give either base_url or endpoint, not both"),
-            ("kind: ollama\n    store: false", "test.yaml:4: providers.p.store: does not apply to providers of kind ollama"),
+            ("kind: ollama\n    store: false", "test.yaml:4: providers.p.store: applies only to providers of kind azure_openai, openai"),
         ])
     func providerErrors(provider: String, expected: String) {
         #expect(failure("providers:\n  p:\n    " + provider) == expected)

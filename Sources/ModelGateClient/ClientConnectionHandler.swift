@@ -28,6 +28,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var streams: [UInt32: StreamState] = [:]
     private var nextStreamID: UInt32 = 1
     private(set) var serverSettings = WireSettings()
+    /// What broke the connection, for the errors of the calls it ends.
+    private var failure: (any Error)?
     /// Set once the server sent GOAWAY or the connection closed: no new streams here.
     private(set) var isClosing = false
     private var helloPromise: EventLoopPromise<Void>?
@@ -59,12 +61,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         isClosing = true
-        helloPromise?.fail(GatewayError(.unavailable, .upstreamUnavailable, "connection closed during the handshake"))
-        failAll(GatewayError(.unavailable, .upstreamUnavailable, "connection to the gateway closed before END"))
+        let cause = failure.map { " (\($0))" } ?? ""
+        helloPromise?.fail(
+            GatewayError(.unavailable, .upstreamUnavailable, "connection closed during the handshake\(cause)"))
+        failAll(GatewayError(.unavailable, .upstreamUnavailable, "connection to the gateway closed before END\(cause)"))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if failure == nil { failure = error }
         context.close(promise: nil)
     }
 

@@ -40,14 +40,24 @@ package final class GatewayClient: Sendable {
         initialWindowSize: UInt32 = WireProtocol.defaultInitialWindowSize,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> GatewayClient {
-        var bootstrap = ClientBootstrap(group: group)
+        // The handler is handed out by the initializer itself: looking it up in the pipeline
+        // afterwards fails if the connection has already closed.
+        let eventLoop = group.next()
+        let handlerPromise = eventLoop.makePromise(of: NIOLoopBound<ClientConnectionHandler>.self)
+        var bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(FrameDecoder(expectsMagic: false, maxFrameSize: 64 * 1024 * 1024)))
-                    try channel.pipeline.syncOperations.addHandler(
-                        ClientConnectionHandler(agent: agent, initialWindowSize: initialWindowSize))
+                    let handler = ClientConnectionHandler(agent: agent, initialWindowSize: initialWindowSize)
+                    do {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(FrameDecoder(expectsMagic: false, maxFrameSize: 64 * 1024 * 1024)))
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    } catch {
+                        handlerPromise.fail(error)
+                        throw error
+                    }
+                    handlerPromise.succeed(NIOLoopBound(handler, eventLoop: channel.eventLoop))
                 }
             }
         let channel: any Channel
@@ -60,15 +70,12 @@ package final class GatewayClient: Sendable {
                 channel = try await bootstrap.connect(host: host, port: port).get()
             }
         } catch {
+            handlerPromise.fail(error)  // no effect if the initializer ran
             throw GatewayError(
                 .unavailable, .upstreamUnavailable, "cannot connect to the gateway at \(address): \(error)",
                 retryable: true)
         }
-        let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(
-                try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self),
-                eventLoop: channel.eventLoop)
-        }.get()
+        let handler = try await handlerPromise.futureResult.get()
         try await channel.eventLoop.flatSubmit { handler.value.serverHello }.get()
         return GatewayClient(address: address, channel: channel, handler: handler)
     }

@@ -61,19 +61,27 @@ struct LifecycleTests {
         let raw = try RawConnection(gateway.unixAddress)
         try raw.send(Raw.preface())
         _ = try raw.readFrame()
-        var streams: [ResponseStream<ChatChunk>] = []
+        // Each call is known to be running (its first chunk arrived) before SIGTERM: on a busy
+        // machine a fixed sleep does not guarantee the gateway has even read the CALLs.
+        var streams: [ResponseStream<ChatChunk>.Iterator] = []
+        var texts: [String] = []
         for _ in 0..<3 {
-            streams.append(
-                try await client.chatStream(
-                    userMessage("drain"), options: CallOptions(metadata: ["mock-tokens": "30", "mock-interval-ms": "50"])))
+            var stream = try await client.chatStream(
+                userMessage("drain"), options: CallOptions(metadata: ["mock-tokens": "30", "mock-interval-ms": "50"])
+            ).makeAsyncIterator()
+            texts.append(try await stream.next()?.text ?? "")
+            streams.append(stream)
         }
         try raw.send(Raw.call(1, metadata: ["mock-tokens": "30", "mock-interval-ms": "50"]))
-        try await Task.sleep(for: .milliseconds(100))
+        var frames: [RawConnection.RawFrame] = []
+        while let frame = try raw.readFrame() {
+            frames.append(frame)
+            if frame.type == FrameType.message.rawValue && frame.streamID == 1 { break }
+        }
         gateway.process.signal(SIGTERM)
 
         // The raw connection sees GOAWAY(NO_ERROR); a CALL after it is refused with UNAVAILABLE.
         var sawGoAway = false
-        var frames: [RawConnection.RawFrame] = []
         while let frame = try raw.readFrame() {
             frames.append(frame)
             if frame.type == FrameType.goAway.rawValue, !sawGoAway {
@@ -88,10 +96,14 @@ struct LifecycleTests {
         let refused = ends.first { $0.0 == 3 }?.1
         #expect(refused?.code == .unavailable && refused?.detail?.kind == .shuttingDown)
 
-        for stream in streams {
-            let (chunks, error) = await collect(stream)
-            #expect(error == nil)
-            #expect(chunks.map(\.text).joined() == mockText(tokens: 30))
+        for index in streams.indices {
+            var rest = ""
+            do {
+                while let chunk = try await streams[index].next() { rest += chunk.text }
+            } catch {
+                Issue.record("stream \(index) failed: \(error)")
+            }
+            #expect(texts[index] + rest == mockText(tokens: 30))
         }
         #expect(gateway.process.waitForExit(timeout: 10) == 0)
         #expect(!FileManager.default.fileExists(atPath: gateway.socketPath), "the socket file is removed")

@@ -129,8 +129,14 @@ package final class FakeUpstreamServer: Sendable {
     }
 
     /// Starts if needed and serves until `shutdown()`.
+    /// A server already shut down returns at once: a signal can arrive between `start()` and
+    /// `run()`, and must not make `run()` start it again.
     package func run() async throws {
-        if self.listeningPort == nil {
+        let needsStart = self.state.withLock { state -> Bool in
+            if case .idle = state { return true }
+            return false
+        }
+        if needsStart {
             try await self.start()
         }
         let channel = self.state.withLock { state -> (any Channel)? in

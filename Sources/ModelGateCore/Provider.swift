@@ -35,6 +35,16 @@ package struct ChatDelta: Sendable, Hashable {
 /// call has been cancelled.
 package protocol ChatEventSink: Sendable {
     func send(_ event: ChatStreamEvent) async throws
+    /// Sends events in order; what one network read decoded, in one call.
+    func send(contentsOf events: [ChatStreamEvent]) async throws
+}
+
+extension ChatEventSink {
+    package func send(contentsOf events: [ChatStreamEvent]) async throws {
+        for event in events {
+            try await send(event)
+        }
+    }
 }
 
 /// Per-call information every adapter may need.

@@ -170,10 +170,10 @@ package struct ProviderTransport: Sendable {
             } catch {
                 failure = error
             }
-            for event in events {
-                try await sink.send(event)
+            if !events.isEmpty {
+                try await sink.send(contentsOf: events)
+                events.removeAll(keepingCapacity: true)
             }
-            events.removeAll(keepingCapacity: true)
             if let failure { throw failure }
         }
         try decoder.finish()

@@ -149,6 +149,39 @@ final class BodySource: Sendable {
     }
 
     func next() async throws -> [UInt8]? {
+        // A chunk already buffered needs neither a continuation nor a cancellation handler:
+        // in a burst, most reads find one.
+        enum Ready {
+            case chunk([UInt8], resumeProducer: Bool)
+            case end
+        }
+        let ready: Ready? = state.withLock { state in
+            if let chunk = state.buffer.first {
+                state.buffer.removeFirst()
+                state.bufferedBytes -= chunk.count
+                let resume = state.producerPaused && state.bufferedBytes <= lowWaterMark
+                if resume { state.producerPaused = false }
+                return .chunk(chunk, resumeProducer: resume)
+            }
+            if case .success = state.terminal { return .end }
+            return nil
+        }
+        switch ready {
+        case .chunk(let chunk, let shouldResume)?:
+            if shouldResume { resumeProducer() }
+            if Task.isCancelled {
+                cancel()
+                throw CancellationError()
+            }
+            return chunk
+        case .end?:
+            return nil
+        case nil:
+            return try await nextWaiting()
+        }
+    }
+
+    private func nextWaiting() async throws -> [UInt8]? {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
                 enum Action {

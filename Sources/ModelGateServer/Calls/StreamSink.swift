@@ -17,8 +17,25 @@ final class StreamSink: ChatEventSink, @unchecked Sendable {
 
     func send(_ event: ChatStreamEvent) async throws {
         guard let chunk = assembler.consume(event) else { return }
+        try await deliver(chunk)
+    }
+
+    func send(contentsOf events: [ChatStreamEvent]) async throws {
+        for event in events {
+            guard let chunk = assembler.consume(event) else { continue }
+            try await deliver(chunk)
+        }
+    }
+
+    // Not inlined: inlined into `send(contentsOf:)`'s loop it crashes the Swift 6.3 optimizer
+    // (coroutine splitting).
+    @inline(never)
+    private func deliver(_ chunk: ChatChunk) async throws {
         do {
-            try await stream.send(chunk)
+            // Without a suspension point when the stream has credit: once per token.
+            if try !stream.sendNow(chunk) {
+                try await stream.send(chunk)
+            }
         } catch {
             assembler.discardLastChunk()
             throw error

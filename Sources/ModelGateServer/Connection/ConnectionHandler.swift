@@ -36,8 +36,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var helloTimer: Scheduled<Void>?
     /// Whether a write already went out since the event loop last ran our end-of-burst flush.
     private var burstOpen = false
-    /// Bytes written but not yet flushed.
-    private var unflushedBytes = 0
+    /// Frames written since the last flush, coalesced into one buffer: a burst of chunks costs
+    /// one pipeline write and one buffer, not one of each per frame.
+    private var outbound: ByteBuffer?
     /// A burst flushes at least this often, even while a call keeps the loop busy.
     private static let burstFlushBytes = 16 * 1024
     private var connectionID: ObjectIdentifier { ObjectIdentifier(self) }
@@ -183,9 +184,10 @@ final class ConnectionHandler: ChannelInboundHandler {
                 goAway(.protocolError, "PING must carry 8 bytes on stream 0")
                 return
             }
-            var buffer = allocateBuffer(capacity: WireProtocol.headerSize + 8)
+            var buffer = takeOutbound(reserving: WireProtocol.headerSize + 8)
             buffer.writeFrame(.pong, streamID: 0, payload: frame.payload)
-            write(buffer)
+            outbound = buffer
+            scheduleFlush()
         case .pong:
             guard frame.streamID == 0, frame.payload.readableBytes == 8 else {
                 goAway(.protocolError, "PONG must carry 8 bytes on stream 0")
@@ -408,10 +410,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         throws(GatewayError)
     {
         guard let stream = streams[id] else { throw GatewayError.cancelled() }
-        var buffer = allocateBuffer(capacity: 256)
+        var buffer = takeOutbound(reserving: 256)
+        let start = buffer.writerIndex
         codec.writeFrame(.message, streamID: id, message, into: &buffer)
-        let length = buffer.readableBytes - WireProtocol.headerSize
+        let length = buffer.writerIndex - start - WireProtocol.headerSize
         guard length <= peerSettings.effectiveMaxFrameSize else {
+            buffer.moveWriterIndex(to: start)
+            outbound = buffer
             throw GatewayError(
                 .resourceExhausted, .gatewayLimit,
                 "response message of \(length) bytes exceeds the client's max_frame_size \(peerSettings.effectiveMaxFrameSize)")
@@ -419,12 +424,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         if flowControlled {
             stream.credit -= Int64(length)
         }
-        if flush {
-            write(buffer)
-        } else {
-            context?.write(wrapOutboundOut(buffer), promise: nil)
-            unflushedBytes += buffer.readableBytes
-        }
+        outbound = buffer
+        if flush { scheduleFlush() }
     }
 
     /// Ends the stream with `status` (once; later calls do nothing).
@@ -470,8 +471,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         logger.debug("sending GOAWAY", metadata: ["code": "\(code)", "reason": "\(reason)"])
         state = .closed
         helloTimer?.cancel()
-        var buffer = allocateBuffer(capacity: 64 + reason.utf8.count)
+        var buffer = takeOutbound(reserving: 64 + reason.utf8.count)
         codec.writeFrame(.goAway, streamID: 0, GoAwayMessage(lastStreamID: highestStreamID, code: code, reason: reason), into: &buffer)
+        outbound = nil
         for stream in streams.values {
             stop(stream, because: .connectionClosed)
         }
@@ -484,44 +486,53 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func closeAfterFlush() {
         guard let context else { return }
         state = .closed
-        context.writeAndFlush(wrapOutboundOut(allocateBuffer(capacity: 0))).assumeIsolated().whenComplete { _ in
+        let buffer = takeOutbound(reserving: 0)
+        outbound = nil
+        context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
     }
 
     private func writeFrame<M: WireMessage>(_ type: FrameType, streamID: UInt32, _ message: M) {
-        var buffer = allocateBuffer(capacity: 128)
+        var buffer = takeOutbound(reserving: 128)
         codec.writeFrame(type, streamID: streamID, message, into: &buffer)
-        write(buffer)
+        outbound = buffer
+        scheduleFlush()
     }
 
-    private func allocateBuffer(capacity: Int) -> ByteBuffer {
-        context?.channel.allocator.buffer(capacity: capacity) ?? ByteBuffer()
+    /// The outbound buffer, taken out of `outbound` so appending to it does not copy it; the
+    /// caller puts it back.
+    private func takeOutbound(reserving capacity: Int) -> ByteBuffer {
+        if var buffer = outbound {
+            outbound = nil
+            buffer.reserveCapacity(minimumWritableBytes: capacity)
+            return buffer
+        }
+        return context?.channel.allocator.buffer(capacity: max(capacity, 512)) ?? ByteBuffer()
     }
 
-    /// Writes and flushes so a burst leaves promptly and in few syscalls: the first write of a
-    /// burst is flushed at once (the first token must not wait), later ones are flushed every
-    /// 16 KiB and when the event loop next gets to run our end-of-burst task.
-    private func write(_ buffer: ByteBuffer) {
+    /// Flushes so a burst leaves promptly and in few syscalls: the first frame of a burst is
+    /// flushed at once (the first token must not wait), later ones every 16 KiB and when the
+    /// event loop next gets to run our end-of-burst task.
+    private func scheduleFlush() {
         guard let context else { return }
-        context.write(wrapOutboundOut(buffer), promise: nil)
-        unflushedBytes += buffer.readableBytes
         if !burstOpen {
             burstOpen = true
             flushNow()
             context.eventLoop.assumeIsolated().execute { [weak self] in
                 guard let self else { return }
                 self.burstOpen = false
-                if self.unflushedBytes > 0 { self.flushNow() }
+                self.flushNow()
             }
-        } else if unflushedBytes >= Self.burstFlushBytes {
+        } else if (outbound?.readableBytes ?? 0) >= Self.burstFlushBytes {
             flushNow()
         }
     }
 
     private func flushNow() {
-        unflushedBytes = 0
-        context?.flush()
+        guard let context, let buffer = outbound, buffer.readableBytes > 0 else { return }
+        outbound = nil
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 }
 

@@ -29,6 +29,32 @@ struct StreamHandle: Sendable {
     ///   when the message is too large for the client.
     /// - Parameter flush: false when ``finish(_:)`` follows at once (a unary response).
     func send<M: WireMessage>(_ message: M, flowControlled: Bool = true, flush: Bool = true) async throws {
+        // The common case, once per token: the task runs on the connection's loop and reaches
+        // the connection directly, without the closures and hops of `onLoop`.
+        guard eventLoop.inEventLoop else {
+            return try await sendFromElsewhere(message, flowControlled: flowControlled, flush: flush)
+        }
+        let id = streamID
+        while flowControlled, try !connection.value.creditAvailable(on: id) {
+            try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
+                connection.value.park(waiter, on: id)
+            }
+            guard eventLoop.inEventLoop else {
+                return try await sendFromElsewhere(message, flowControlled: flowControlled, flush: flush)
+            }
+        }
+        try connection.value.sendMessage(message, on: id, flowControlled: flowControlled, flush: flush)
+    }
+
+    /// Sends a flow-controlled message at once if the caller runs on the connection's loop and
+    /// the stream has credit; false when ``send(_:flowControlled:flush:)`` must wait instead.
+    func sendNow<M: WireMessage>(_ message: M) throws -> Bool {
+        guard eventLoop.inEventLoop, try connection.value.creditAvailable(on: streamID) else { return false }
+        try connection.value.sendMessage(message, on: streamID, flowControlled: true)
+        return true
+    }
+
+    private func sendFromElsewhere<M: WireMessage>(_ message: M, flowControlled: Bool, flush: Bool) async throws {
         let id = streamID
         if flowControlled {
             while try await onLoop({ try $0.creditAvailable(on: id) }) == false {

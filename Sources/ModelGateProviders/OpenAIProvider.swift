@@ -109,7 +109,8 @@ package struct OpenAIProvider: ModelProvider {
             body: body,
             timeouts: configuration.timeouts.capped(by: context.deadline),
             httpVersion: configuration.httpVersion,
-            unixSocketPath: configuration.unixSocketPath)
+            unixSocketPath: configuration.unixSocketPath,
+            streamsResponse: streaming)
     }
 
     /// The whole body of a successful non-streamed answer (at most `maxUnaryResponseBytes`).

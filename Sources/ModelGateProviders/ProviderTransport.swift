@@ -112,7 +112,7 @@ package struct ProviderTransport: Sendable {
         }
         return UpstreamRequest(
             method: "POST", url: url, headers: headers, body: body, timeouts: limits, httpVersion: endpoint.httpVersion,
-            unixSocketPath: endpoint.unixSocketPath)
+            unixSocketPath: endpoint.unixSocketPath, streamsResponse: streaming)
     }
 
     /// Runs `call`, turning whatever it throws into the ``GatewayError`` the caller sees.

@@ -31,8 +31,9 @@ final class CurlDriver: @unchecked Sendable {
 
     private let configuration: CurlClient.Configuration
     private var active: [UInt64: Transfer] = [:]
-    /// Easy handles of finished transfers, reset and reused by the next ones.
-    private var idleHandles: [UnsafeMutableRawPointer] = []
+    /// Easy handles of finished transfers, reset and reused by the next ones, by receive
+    /// buffer size (a handle keeps its buffer across resets).
+    private var idleHandles: [Int: [UnsafeMutableRawPointer]] = [:]
     private static let maxIdleHandles = 256
     /// When the gateway's own timers must be checked next; scanning every transfer on every
     /// turn would cost O(transfers) per token at high concurrency.
@@ -69,7 +70,7 @@ final class CurlDriver: @unchecked Sendable {
         for transfer in Array(active.values) {
             remove(transfer, error: error)
         }
-        for handle in idleHandles {
+        for handle in idleHandles.values.joined() {
             curl_easy_cleanup(handle)
         }
         idleHandles.removeAll()
@@ -103,14 +104,14 @@ final class CurlDriver: @unchecked Sendable {
             return
         }
         do {
-            let easy = try transfer.makeEasyHandle(reusing: idleHandles.popLast())
+            let easy = try transfer.makeEasyHandle(reusing: idleHandles[transfer.receiveBufferSize]?.popLast())
             guard curl_multi_add_handle(multi, easy) == CURLM_OK else {
-                recycle(transfer.releaseHandles())
+                recycle(transfer.releaseHandles(), bufferSize: transfer.receiveBufferSize)
                 transfer.complete(UpstreamError(.invalidRequest, "libcurl refused the transfer to \(transfer.host)"))
                 return
             }
         } catch {
-            recycle(transfer.releaseHandles())
+            recycle(transfer.releaseHandles(), bufferSize: transfer.receiveBufferSize)
             transfer.complete(error)
             return
         }
@@ -197,14 +198,14 @@ final class CurlDriver: @unchecked Sendable {
             _ = curl_multi_remove_handle(multi, easy)
         }
         active[transfer.id] = nil
-        recycle(transfer.releaseHandles())
+        recycle(transfer.releaseHandles(), bufferSize: transfer.receiveBufferSize)
         transfer.complete(error)
     }
 
-    private func recycle(_ handle: UnsafeMutableRawPointer?) {
+    private func recycle(_ handle: UnsafeMutableRawPointer?, bufferSize: Int) {
         guard let handle else { return }
-        if idleHandles.count < Self.maxIdleHandles {
-            idleHandles.append(handle)
+        if idleHandles[bufferSize, default: []].count < Self.maxIdleHandles {
+            idleHandles[bufferSize, default: []].append(handle)
         } else {
             curl_easy_cleanup(handle)
         }

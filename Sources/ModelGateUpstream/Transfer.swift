@@ -46,6 +46,10 @@ final class Transfer: @unchecked Sendable {
             cancel: { [client] in client.submit(.cancel(id)) })
     }
 
+    /// libcurl's receive buffer for this transfer. The driver pools easy handles by this size,
+    /// so a handle's buffer never changes size between transfers.
+    var receiveBufferSize: Int { request.streamsResponse ? 4 * 1024 : 16 * 1024 }
+
     /// The host part of the URL, for error messages (never the path or query: Gemini puts
     /// keys in the query).
     var host: String {
@@ -92,6 +96,8 @@ final class Transfer: @unchecked Sendable {
         set(ccurl_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1))
         set(ccurl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1))
         set(ccurl_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1))
+        // Always set: a pooled handle only ever serves one size (see `receiveBufferSize`).
+        set(ccurl_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, receiveBufferSize))
         set(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(request.timeouts.connect.milliseconds)))
         set(ccurl_easy_setopt_string(easy, CURLOPT_USERAGENT, client.configuration.userAgent))
         switch request.httpVersion {

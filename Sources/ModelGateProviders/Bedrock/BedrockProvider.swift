@@ -153,7 +153,8 @@ package struct BedrockProvider: ModelProvider {
             body: body,
             timeouts: configuration.timeouts.capped(by: context.deadline),
             httpVersion: configuration.httpVersion,
-            secretHeaderNames: ["authorization", "x-amz-security-token"])
+            secretHeaderNames: ["authorization", "x-amz-security-token"],
+            streamsResponse: accept == "application/vnd.amazon.eventstream")
     }
 
     /// Sends the request; returns the response if its status is 2xx, throws the mapped error

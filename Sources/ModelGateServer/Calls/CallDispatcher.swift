@@ -43,43 +43,72 @@ struct CallDispatcher: Sendable {
     let serving: ServingState
     let logger: Logger
 
+    /// Each kind of call runs in its own function, kept out of line: a call's task holds the
+    /// async frames of what it is running, and one function for every kind would give every
+    /// stream the frame space of all of them (7.6 KiB, measured), which adds up over thousands
+    /// of open streams.
     func run(_ call: GatewayCall, context: CallContext, stream: StreamHandle) async {
         serving.callStarted()
         defer { serving.callFinished() }
         switch call {
         case .chat(let request):
-            await unary(stream, context) {
-                let deployment = try registry.deployment(for: request.model, kind: .chat)
-                var response = try await deployment.provider.chat(request, deployment: deployment, context: context)
-                if let pricing = deployment.pricing, response.usage.source != .notReported {
-                    response.usage.costUSD = pricing.cost(of: response.usage)
-                }
-                return response
-            }
+            await chat(request, context: context, stream: stream)
         case .chatStream(let request):
             await chatStream(request, context: context, stream: stream)
         case .embed(let request):
-            await unary(stream, context) {
-                let deployment = try registry.deployment(for: request.model, kind: .embedding)
-                var response = try await deployment.provider.embed(request, deployment: deployment, context: context)
-                if let pricing = deployment.pricing, response.usage.source != .notReported {
-                    response.usage.costUSD = pricing.cost(of: response.usage)
-                }
-                return response
-            }
+            await embed(request, context: context, stream: stream)
         case .predict(let request):
-            await unary(stream, context) {
-                let deployment = try registry.deployment(for: request.model, kind: .predictive)
-                return try await deployment.provider.predict(request, deployment: deployment, context: context)
-            }
+            await predict(request, context: context, stream: stream)
         case .listModels:
-            await unary(stream, context) { ListModelsResponse(models: registry.all) }
+            await listModels(context: context, stream: stream)
         case .health:
-            await unary(stream, context) {
-                HealthStatus(
-                    status: serving.isDraining ? .draining : .serving, version: ModelGateVersion.current,
-                    uptimeSeconds: UInt64(max(0, (ContinuousClock.now - serving.startedAt).components.seconds)))
+            await health(context: context, stream: stream)
+        }
+    }
+
+    @inline(never)
+    private func chat(_ request: ChatRequest, context: CallContext, stream: StreamHandle) async {
+        await unary(stream, context) {
+            let deployment = try registry.deployment(for: request.model, kind: .chat)
+            var response = try await deployment.provider.chat(request, deployment: deployment, context: context)
+            if let pricing = deployment.pricing, response.usage.source != .notReported {
+                response.usage.costUSD = pricing.cost(of: response.usage)
             }
+            return response
+        }
+    }
+
+    @inline(never)
+    private func embed(_ request: EmbedRequest, context: CallContext, stream: StreamHandle) async {
+        await unary(stream, context) {
+            let deployment = try registry.deployment(for: request.model, kind: .embedding)
+            var response = try await deployment.provider.embed(request, deployment: deployment, context: context)
+            if let pricing = deployment.pricing, response.usage.source != .notReported {
+                response.usage.costUSD = pricing.cost(of: response.usage)
+            }
+            return response
+        }
+    }
+
+    @inline(never)
+    private func predict(_ request: PredictRequest, context: CallContext, stream: StreamHandle) async {
+        await unary(stream, context) {
+            let deployment = try registry.deployment(for: request.model, kind: .predictive)
+            return try await deployment.provider.predict(request, deployment: deployment, context: context)
+        }
+    }
+
+    @inline(never)
+    private func listModels(context: CallContext, stream: StreamHandle) async {
+        await unary(stream, context) { ListModelsResponse(models: registry.all) }
+    }
+
+    @inline(never)
+    private func health(context: CallContext, stream: StreamHandle) async {
+        await unary(stream, context) {
+            HealthStatus(
+                status: serving.isDraining ? .draining : .serving, version: ModelGateVersion.current,
+                uptimeSeconds: UInt64(max(0, (ContinuousClock.now - serving.startedAt).components.seconds)))
         }
     }
 
@@ -99,6 +128,7 @@ struct CallDispatcher: Sendable {
         }
     }
 
+    @inline(never)
     private func chatStream(_ request: ChatRequest, context: CallContext, stream: StreamHandle) async {
         let deployment: Deployment
         do {
@@ -111,15 +141,28 @@ struct CallDispatcher: Sendable {
             stream: stream,
             assembler: ChatStreamAssembler(
                 provider: deployment.provider.name, model: deployment.upstreamModel, pricing: deployment.pricing))
-        var failure: GatewayError?
+        let failure = await relay(request, deployment: deployment, context: context, stream: stream, into: sink)
+        await end(stream, sink: sink, failure: failure, context: context)
+    }
+
+    /// Runs the provider's stream into `sink`; the error the stream ends with, if any.
+    @inline(never)
+    private func relay(
+        _ request: ChatRequest, deployment: Deployment, context: CallContext, stream: StreamHandle, into sink: StreamSink
+    ) async -> GatewayError? {
         do {
             try await deployment.provider.chatStream(request, deployment: deployment, context: context, into: sink)
-            if let stopped = await stream.cancellation {
-                failure = stopped.error
-            }
+            return await stream.cancellation?.error
         } catch {
-            failure = await gatewayError(for: error, stream: stream, context: context)
+            return await gatewayError(for: error, stream: stream, context: context)
         }
+    }
+
+    /// Sends the final chunk and END. Out of line, so the final chunk takes no room in the
+    /// frame that lives as long as the stream.
+    @inline(never)
+    private func end(_ stream: StreamHandle, sink: StreamSink, failure: GatewayError?, context: CallContext) async {
+        var failure = failure
         if var error = failure, sink.deliveredChunks > 0 {
             // The caller already has part of the answer; sending the request again would repeat it.
             error.detail.retryable = false

@@ -247,14 +247,14 @@ final class CurlDriver: @unchecked Sendable {
                 }
                 next = min(next, deadline)
             }
-            if !transfer.headDelivered, let firstByte = timeouts.firstByte {
+            if !transfer.headReceived, let firstByte = timeouts.firstByte {
                 let deadline = transfer.startedAt + firstByte
                 if now >= deadline {
                     expired = UpstreamError(.firstByteTimeout, "no response from \(transfer.host) within \(firstByte)")
                 }
                 next = min(next, deadline)
             }
-            if transfer.headDelivered, !transfer.paused, let idle = timeouts.idle {
+            if transfer.headReceived, !transfer.paused, let idle = timeouts.idle {
                 let deadline = transfer.lastActivity + idle
                 if now >= deadline {
                     expired = UpstreamError(.idleTimeout, "\(transfer.host) sent nothing for \(idle)")

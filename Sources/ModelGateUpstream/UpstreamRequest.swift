@@ -81,9 +81,11 @@ package struct UpstreamRequest: Sendable {
     package var unixSocketPath: String?
     /// Header names whose values are secrets; they never appear in logs or errors.
     package var secretHeaderNames: Set<String>
-    /// Whether the response is a token stream: small pieces over a long time, thousands of them
-    /// open at once. libcurl then reads into a 4 KiB buffer instead of 16 KiB, which matters
-    /// more for memory than the extra reads of a burst cost.
+    /// Whether the caller reads the response as it arrives (a token stream: small pieces over a
+    /// long time, thousands of them open at once). Then `execute` returns as soon as the head
+    /// arrives, and libcurl reads into a 4 KiB buffer instead of 16 KiB. Otherwise `execute`
+    /// returns once the whole body is in (or the body buffer is full): one wake-up of the
+    /// caller instead of two or three.
     package var streamsResponse: Bool
 
     package init(

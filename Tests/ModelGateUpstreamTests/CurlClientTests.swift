@@ -28,7 +28,8 @@ private func chatRequest(_ upstream: FakeUpstreamProcess, scenario: String, stre
     if !requestID.isEmpty { headers.append(HTTPHeader("X-Request-Id", requestID)) }
     return UpstreamRequest(
         url: upstream.baseURL + "/chat/completions", headers: headers, body: Array(body.utf8),
-        timeouts: UpstreamTimeouts(connect: .seconds(2), firstByte: .seconds(5), idle: .seconds(5)))
+        timeouts: UpstreamTimeouts(connect: .seconds(2), firstByte: .seconds(5), idle: .seconds(5)),
+        streamsResponse: stream)
 }
 
 private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
@@ -49,6 +50,22 @@ struct CurlClientTests {
             let body = text(try await response.body.collect(upTo: 1 << 20))
             #expect(body.contains("\"chat.completion\""))
             #expect(body.contains("tok1 tok2 tok3"))
+        }
+        upstream.stop()
+    }
+
+    @Test(
+        "a unary answer larger than the body buffer still arrives whole: its head is handed over once the buffer fills",
+        .timeLimit(.minutes(1)))
+    func unaryLargerThanTheBodyBuffer() async throws {
+        let configuration = CurlClient.Configuration(bodyHighWaterMark: 512, bodyLowWaterMark: 128)
+        try await withClient(configuration) { client in
+            let response = try await client.execute(
+                chatRequest(upstream, scenario: "tokens=3000", stream: false))
+            #expect(response.status == 200)
+            let body = text(try await response.body.collect(upTo: 1 << 20))
+            #expect(body.count > 16 * 1024, "more than one read of libcurl's 16 KiB buffer")
+            #expect(body.contains("tok1 tok2") && body.contains("tok3000"))
         }
         upstream.stop()
     }

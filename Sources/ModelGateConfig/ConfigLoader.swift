@@ -350,7 +350,11 @@ private struct Parser {
         .openai: ["api_version", "include_thoughts", "keep_alive"],
         .gemini: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "keep_alive"],
         .ollama: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts"],
-        .bedrock: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
+        // Bedrock is reached over TCP only (SigV4 signs the host it connects to).
+        .bedrock: [
+            "accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive",
+            "unix_socket",
+        ],
         .kserve: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
         .anthropic: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
         // Azure rejects top_k as OpenAI does.

@@ -108,6 +108,10 @@ struct BedrockKServeConfigTests {
                 "providers:\n  o: { kind: openai, base_url: http://x, aws_access_key_id_env: MY_KEY_ID }",
                 "test.yaml:2: providers.o.aws_access_key_id_env: aws_access_key_id_env applies only to providers of kind bedrock"
             ),
+            (
+                "providers:\n  aws: { kind: bedrock, region: us-east-1, unix_socket: /run/proxy.sock }",
+                "test.yaml:2: providers.aws.unix_socket: does not apply to providers of kind bedrock"
+            ),
             ("providers:\n  k: { kind: kserve }", "test.yaml:2: providers.k: missing key \"base_url\""),
             (
                 "providers:\n  k: { kind: sagemaker, base_url: http://x }",

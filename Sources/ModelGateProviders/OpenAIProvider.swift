@@ -63,11 +63,11 @@ package struct OpenAIProvider: ModelProvider {
             if configuration.chatAPI == .responses {
                 let body = try responsesEncoder.body(request, model: deployment.upstreamModel, stream: true)
                 let decoder = OpenAIResponsesStreamDecoder(provider: name, maxEventBytes: maxEventBytes)
-                try await relay(url: responsesURL, body: body, decoder: decoder, context: context, into: sink)
+                try await relay(url: responsesURL, body: consume body, decoder: decoder, context: context, into: sink)
             } else {
                 let body = try encoder.chatBody(request, model: deployment.upstreamModel, stream: true)
                 let decoder = OpenAIStreamDecoder(provider: name, maxEventBytes: maxEventBytes)
-                try await relay(url: chatURL, body: body, decoder: decoder, context: context, into: sink)
+                try await relay(url: chatURL, body: consume body, decoder: decoder, context: context, into: sink)
             }
         } catch {
             throw UpstreamErrorMapping.gatewayError(from: error, provider: name, context: context)
@@ -90,7 +90,7 @@ package struct OpenAIProvider: ModelProvider {
     // MARK: HTTP
 
     /// The request for `url`, with authentication and tracing headers.
-    package func makeRequest(url: String, body: [UInt8], streaming: Bool, context: CallContext) -> UpstreamRequest {
+    package func makeRequest(url: String, body: consuming [UInt8], streaming: Bool, context: CallContext) -> UpstreamRequest {
         var headers: [HTTPHeader] = [
             HTTPHeader("Content-Type", "application/json"),
             HTTPHeader("Accept", streaming ? "text/event-stream" : "application/json"),
@@ -106,7 +106,7 @@ package struct OpenAIProvider: ModelProvider {
             method: "POST",
             url: url,
             headers: headers,
-            body: body,
+            body: consume body,
             timeouts: configuration.timeouts.capped(by: context.deadline),
             httpVersion: configuration.httpVersion,
             unixSocketPath: configuration.unixSocketPath,
@@ -121,19 +121,19 @@ package struct OpenAIProvider: ModelProvider {
 
     /// Streams an answer through `decoder` into `sink` (``ProviderTransport/relay(_:decoder:into:)``).
     private func relay<Decoder: ChatStreamDecoding>(
-        url: String, body: [UInt8], decoder: Decoder, context: CallContext, into sink: any ChatEventSink
+        url: String, body: consuming [UInt8], decoder: Decoder, context: CallContext, into sink: any ChatEventSink
     ) async throws {
-        let response = try await send(url: url, body: body, streaming: true, context: context)
+        let response = try await send(url: url, body: consume body, streaming: true, context: context)
         try await ProviderTransport.relay(response, decoder: decoder, into: sink)
     }
 
     /// Sends the request; returns the response if its status is 2xx, throws the mapped error
     /// otherwise.
-    private func send(url: String, body: [UInt8], streaming: Bool, context: CallContext) async throws
+    private func send(url: String, body: consuming [UInt8], streaming: Bool, context: CallContext) async throws
         -> UpstreamResponse
     {
         try await client.executeExpectingSuccess(
-            makeRequest(url: url, body: body, streaming: streaming, context: context), provider: name,
+            makeRequest(url: url, body: consume body, streaming: streaming, context: context), provider: name,
             secrets: configuration.apiKey.map { [$0] } ?? [])
     }
 }

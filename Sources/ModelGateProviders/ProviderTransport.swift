@@ -97,7 +97,7 @@ package struct ProviderTransport: Sendable {
     /// A POST of JSON `body` to `url`: `Content-Type`, `Accept`, the key, `X-Request-Id`
     /// (when the call has an id), then the configured extra headers. The caller's deadline
     /// bounds the transfer even if cancellation arrives late.
-    package func request(url: String, body: [UInt8], streaming: Bool, context: CallContext) -> UpstreamRequest {
+    package func request(url: String, body: consuming [UInt8], streaming: Bool, context: CallContext) -> UpstreamRequest {
         var headers: [HTTPHeader] = [
             HTTPHeader("Content-Type", "application/json"),
             HTTPHeader("Accept", streaming ? streamMediaType : "application/json"),
@@ -111,8 +111,8 @@ package struct ProviderTransport: Sendable {
             limits.total = min(limits.total ?? remaining, remaining)
         }
         return UpstreamRequest(
-            method: "POST", url: url, headers: headers, body: body, timeouts: limits, httpVersion: endpoint.httpVersion,
-            unixSocketPath: endpoint.unixSocketPath, streamsResponse: streaming)
+            method: "POST", url: url, headers: headers, body: consume body, timeouts: limits,
+            httpVersion: endpoint.httpVersion, unixSocketPath: endpoint.unixSocketPath, streamsResponse: streaming)
     }
 
     /// Runs `call`, turning whatever it throws into the ``GatewayError`` the caller sees.
@@ -126,8 +126,11 @@ package struct ProviderTransport: Sendable {
 
     /// Sends the request; returns the response when its status is 2xx, throws the mapped
     /// error of its (first 64 KiB of) body otherwise.
-    package func open(url: String, body: [UInt8], streaming: Bool, context: CallContext) async throws -> UpstreamResponse {
-        let response = try await client.execute(request(url: url, body: body, streaming: streaming, context: context))
+    /// The body is consumed: once libcurl has its copy, no frame of a running stream keeps one.
+    package func open(url: String, body: consuming [UInt8], streaming: Bool, context: CallContext) async throws
+        -> UpstreamResponse
+    {
+        let response = try await client.execute(request(url: url, body: consume body, streaming: streaming, context: context))
         guard (200..<300).contains(response.status) else {
             let bytes = await UpstreamErrorMapping.collectErrorBody(response.body)
             throw UpstreamErrorMapping.error(
@@ -148,9 +151,10 @@ package struct ProviderTransport: Sendable {
     /// the end marker (up to ``maxDrainBytes``, normally nothing) so the connection can be
     /// reused.
     package func relay<Decoder: ChatStreamDecoding>(
-        url: String, body: [UInt8], context: CallContext, decoder: Decoder, into sink: any ChatEventSink
+        url: String, body: consuming [UInt8], context: CallContext, decoder: Decoder, into sink: any ChatEventSink
     ) async throws {
-        try await Self.relay(try await open(url: url, body: body, streaming: true, context: context), decoder: decoder, into: sink)
+        let response = try await open(url: url, body: consume body, streaming: true, context: context)
+        try await Self.relay(response, decoder: decoder, into: sink)
     }
 
     /// Relays an already opened stream: ``relay(url:body:context:decoder:into:)`` after the

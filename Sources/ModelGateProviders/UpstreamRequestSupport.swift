@@ -38,9 +38,9 @@ extension UpstreamHTTPClient {
     /// `failure` makes of the status, headers and body (each provider reads its own error
     /// shape).
     package func executeExpectingSuccess(
-        _ request: UpstreamRequest, failure: (_ status: Int, _ headers: HTTPHeaders, _ body: [UInt8]) -> GatewayError
+        _ request: consuming UpstreamRequest, failure: (_ status: Int, _ headers: HTTPHeaders, _ body: [UInt8]) -> GatewayError
     ) async throws -> UpstreamResponse {
-        let response = try await execute(request)
+        let response = try await execute(consume request)
         guard (200..<300).contains(response.status) else {
             let body = await UpstreamErrorMapping.collectErrorBody(response.body)
             throw failure(response.status, response.headers, body)
@@ -50,10 +50,10 @@ extension UpstreamHTTPClient {
 
     /// ``executeExpectingSuccess(_:failure:)`` for providers whose error bodies the shared
     /// mapping reads as they are (OpenAI, KServe, …).
-    package func executeExpectingSuccess(_ request: UpstreamRequest, provider: String, secrets: [String]) async throws
+    package func executeExpectingSuccess(_ request: consuming UpstreamRequest, provider: String, secrets: [String]) async throws
         -> UpstreamResponse
     {
-        try await executeExpectingSuccess(request) { status, headers, body in
+        try await executeExpectingSuccess(consume request) { status, headers, body in
             UpstreamErrorMapping.error(status: status, headers: headers, body: body, provider: provider, secrets: secrets)
         }
     }

@@ -135,8 +135,8 @@ package final class CurlClient: UpstreamHTTPClient, Sendable {
         }
     }
 
-    package func execute(_ request: UpstreamRequest) async throws -> UpstreamResponse {
-        let transfer = try Transfer(request: request, client: self)
+    package func execute(_ request: consuming UpstreamRequest) async throws -> UpstreamResponse {
+        let transfer = try Transfer(request: consume request, client: self)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (head: CheckedContinuation<UpstreamResponse, any Error>) in
                 transfer.headContinuation = head

@@ -10,7 +10,9 @@ import Synchronization
 /// it, orders the hand-off.
 final class Transfer: @unchecked Sendable {
     let id: UInt64
-    let request: UpstreamRequest
+    /// The request; its body is dropped once libcurl holds its own copy (a prompt can be
+    /// large, and a stream lasts).
+    private(set) var request: UpstreamRequest
     unowned let client: CurlClient
     let body: BodySource
 
@@ -143,6 +145,7 @@ final class Transfer: @unchecked Sendable {
                 let pointer = UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!)
                 set(ccurl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, pointer))
             }
+            request.body = []
         }
 
         var list: UnsafeMutablePointer<curl_slist>?

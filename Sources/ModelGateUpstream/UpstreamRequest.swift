@@ -168,5 +168,6 @@ package protocol UpstreamHTTPClient: Sendable {
     /// Cancelling the calling task, or dropping the response's body before it ends, aborts
     /// the transfer and closes its connection.
     /// - Throws: ``UpstreamError``.
-    func execute(_ request: UpstreamRequest) async throws -> UpstreamResponse
+    /// The request is consumed: the transfer keeps it, minus the body once libcurl has copied it.
+    func execute(_ request: consuming UpstreamRequest) async throws -> UpstreamResponse
 }

@@ -63,7 +63,7 @@ package struct BedrockProvider: ModelProvider {
         do {
             let body = try encoder.converseBody(request)
             let response = try await send(
-                url: url(model: deployment.upstreamModel, action: "converse-stream"), body: body,
+                url: url(model: deployment.upstreamModel, action: "converse-stream"), body: consume body,
                 accept: "application/vnd.amazon.eventstream", context: context)
             var decoder = BedrockStreamDecoder(
                 provider: name, responseID: response.headers["x-amzn-requestid"] ?? "",
@@ -72,10 +72,10 @@ package struct BedrockProvider: ModelProvider {
             var iterator = response.body.makeAsyncIterator()
             while !decoder.isDone, let chunk = try await iterator.next() {
                 try decoder.decode(chunk, into: &events)
-                for event in events {
-                    try await sink.send(event)
+                if !events.isEmpty {
+                    try await sink.send(contentsOf: events)
+                    events.removeAll(keepingCapacity: true)
                 }
-                events.removeAll(keepingCapacity: true)
             }
             try decoder.finish()
             await iterator.drain()
@@ -131,7 +131,7 @@ package struct BedrockProvider: ModelProvider {
     // MARK: HTTP
 
     /// The signed (or bearer-authenticated) request for `url`.
-    package func makeRequest(url: String, body: [UInt8], accept: String, context: CallContext) -> UpstreamRequest {
+    package func makeRequest(url: String, body: consuming [UInt8], accept: String, context: CallContext) -> UpstreamRequest {
         var headers: [HTTPHeader] = [
             HTTPHeader("Content-Type", "application/json"),
             HTTPHeader("Accept", accept),
@@ -150,7 +150,7 @@ package struct BedrockProvider: ModelProvider {
             method: "POST",
             url: url,
             headers: headers,
-            body: body,
+            body: consume body,
             timeouts: configuration.timeouts.capped(by: context.deadline),
             httpVersion: configuration.httpVersion,
             secretHeaderNames: ["authorization", "x-amz-security-token"],
@@ -159,10 +159,10 @@ package struct BedrockProvider: ModelProvider {
 
     /// Sends the request; returns the response if its status is 2xx, throws the mapped error
     /// otherwise.
-    private func send(url: String, body: [UInt8], accept: String, context: CallContext) async throws
+    private func send(url: String, body: consuming [UInt8], accept: String, context: CallContext) async throws
         -> UpstreamResponse
     {
-        try await client.executeExpectingSuccess(makeRequest(url: url, body: body, accept: accept, context: context)) {
+        try await client.executeExpectingSuccess(makeRequest(url: url, body: consume body, accept: accept, context: context)) {
             status, headers, body in
             BedrockResponseDecoding.httpError(
                 status: status, headers: headers, body: body, provider: name, secrets: configuration.secrets)

@@ -35,7 +35,8 @@ final class FakeUpstreamClient: UpstreamHTTPClient {
 
     var requests: [UpstreamRequest] { recorded.withLock { $0 } }
 
-    func execute(_ request: UpstreamRequest) async throws -> UpstreamResponse {
+    func execute(_ request: consuming UpstreamRequest) async throws -> UpstreamResponse {
+        let request = copy request
         recorded.withLock { $0.append(request) }
         switch reply {
         case .response(let status, let headers, let chunks):

@@ -18,9 +18,9 @@ import ModelGateJSON
 ///   (``OpenAIResponsesDecoding/finish(of:calledTools:)``). Only they make it a success.
 /// - `response.failed` and `error` events are the mapped errors; an event that is not a JSON
 ///   object is UPSTREAM_MALFORMED; EOF before the end is UNAVAILABLE / UPSTREAM_TRUNCATED.
-package struct OpenAIResponsesStreamDecoder: ChatStreamDecoding {
+package struct OpenAIResponsesStreamDecoder: ServerSentEventStreamDecoding {
     package let provider: String
-    private var events: ServerSentEventDecoder
+    package var events: ServerSentEventDecoder
     private var started = false
     /// Whether `response.completed` or `response.incomplete` arrived.
     package private(set) var isDone = false
@@ -43,27 +43,9 @@ package struct OpenAIResponsesStreamDecoder: ChatStreamDecoding {
         self.events = ServerSentEventDecoder(maxEventBytes: maxEventBytes)
     }
 
-    /// Decodes the events completed by `bytes`, appending what they mean to `output`.
-    /// - Throws: ``GatewayError``: the mapped error for `response.failed` and `error` events,
-    ///   UPSTREAM_MALFORMED for an event that is not a JSON object or is too large.
-    package mutating func decode(_ bytes: [UInt8], into output: inout [ChatStreamEvent]) throws(GatewayError) {
-        guard !isDone else { return }
-        events.append(bytes)
-        while !isDone, let event = try events.nextEvent(provider: provider) {
-            try decodeEvent(event, into: &output)
-        }
-    }
+    package static let endMarker = "response.completed"
 
-    /// The body ended.
-    /// - Throws: UNAVAILABLE / UPSTREAM_TRUNCATED unless `response.completed` or
-    ///   `response.incomplete` arrived.
-    package func finish() throws(GatewayError) {
-        guard !isDone else { return }
-        let pending = events.hasPartialEvent ? " (in the middle of an event)" : ""
-        throw .truncatedStream(provider: provider, "before response.completed\(pending)")
-    }
-
-    private mutating func decodeEvent(_ event: ServerSentEvent, into output: inout [ChatStreamEvent]) throws(GatewayError) {
+    package mutating func decodeEvent(_ event: ServerSentEvent, into output: inout [ChatStreamEvent]) throws(GatewayError) {
         let data = try OpenAIResponseDecoding.parseObject(event.data, what: "stream event", provider: provider)
         // The SSE event name and the data's `type` agree; proxies that drop `event:` lines
         // leave only the latter.

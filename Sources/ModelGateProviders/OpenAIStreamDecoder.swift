@@ -9,9 +9,9 @@ import ModelGateJSON
 /// chunk with an id or choices), `.delta` (text, reasoning, tool-call fragments), `.finished` (when a
 /// `finish_reason` arrives) and `.usage` (whenever a chunk carries usage; Groq's
 /// `x_groq.usage` too). After `[DONE]` it ignores everything.
-package struct OpenAIStreamDecoder: ChatStreamDecoding {
+package struct OpenAIStreamDecoder: ServerSentEventStreamDecoding {
     package let provider: String
-    private var events: ServerSentEventDecoder
+    package var events: ServerSentEventDecoder
     private var started = false
     /// Whether `data: [DONE]` arrived: the only proof the stream is complete.
     package private(set) var isDone = false
@@ -21,29 +21,9 @@ package struct OpenAIStreamDecoder: ChatStreamDecoding {
         self.events = ServerSentEventDecoder(maxEventBytes: maxEventBytes)
     }
 
-    /// Decodes the events completed by `bytes`, appending what they mean to `output`.
-    /// - Throws: ``GatewayError``: the mapped error for an error event, UPSTREAM_MALFORMED
-    ///   for an event that is not a JSON object or an oversized event.
-    package mutating func decode(_ bytes: [UInt8], into output: inout [ChatStreamEvent]) throws(GatewayError) {
-        guard !isDone else { return }
-        events.append(bytes)
-        while !isDone, let event = try events.nextEvent(provider: provider) {
-            try decodeEvent(event, into: &output)
-        }
-    }
+    package static let endMarker = "data: [DONE]"
 
-    /// The body ended.
-    /// - Throws: UNAVAILABLE / UPSTREAM_TRUNCATED unless `[DONE]` arrived.
-    package func finish() throws(GatewayError) {
-        guard !isDone else { return }
-        let pending = events.hasPartialEvent ? " (in the middle of an event)" : ""
-        throw GatewayError(
-            code: .unavailable,
-            message: "provider \"\(provider)\" ended the stream before data: [DONE]\(pending)",
-            detail: ErrorDetail(kind: .upstreamTruncated, retryable: true, provider: provider, upstreamStatus: 200))
-    }
-
-    private mutating func decodeEvent(_ event: ServerSentEvent, into output: inout [ChatStreamEvent])
+    package mutating func decodeEvent(_ event: ServerSentEvent, into output: inout [ChatStreamEvent])
         throws(GatewayError)
     {
         if event.dataEquals("[DONE]") {

@@ -14,6 +14,39 @@ package protocol ChatStreamDecoding: Sendable {
     func finish() throws(GatewayError)
 }
 
+/// A stream decoder for a provider that speaks server-sent events one JSON event at a time:
+/// it only says what one event means; splitting the body into events and deciding that a
+/// stream without its end marker is truncated are shared.
+package protocol ServerSentEventStreamDecoding: ChatStreamDecoding {
+    var provider: String { get }
+    /// The events read so far, and the part of one still arriving.
+    var events: ServerSentEventDecoder { get set }
+    /// The end marker as the truncation error names it (`data: [DONE]`).
+    static var endMarker: String { get }
+    mutating func decodeEvent(_ event: ServerSentEvent, into output: inout [ChatStreamEvent]) throws(GatewayError)
+}
+
+extension ServerSentEventStreamDecoding {
+    /// Decodes the events completed by `bytes`, appending what they mean to `output`.
+    /// - Throws: ``GatewayError``: what ``decodeEvent(_:into:)`` throws, UPSTREAM_MALFORMED for
+    ///   an oversized event.
+    package mutating func decode(_ bytes: [UInt8], into output: inout [ChatStreamEvent]) throws(GatewayError) {
+        guard !isDone else { return }
+        events.append(bytes)
+        while !isDone, let event = try events.nextEvent(provider: provider) {
+            try decodeEvent(event, into: &output)
+        }
+    }
+
+    /// The body ended.
+    /// - Throws: UNAVAILABLE / UPSTREAM_TRUNCATED unless the end marker arrived.
+    package func finish() throws(GatewayError) {
+        guard !isDone else { return }
+        let pending = events.hasPartialEvent ? " (in the middle of an event)" : ""
+        throw GatewayError.truncatedStream(provider: provider, "before \(Self.endMarker)\(pending)")
+    }
+}
+
 /// Where and how a provider is reached: the part of every adapter's configuration that is
 /// the same whatever the wire format.
 package struct ProviderEndpoint: Sendable {

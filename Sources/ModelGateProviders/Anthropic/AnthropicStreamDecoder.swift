@@ -18,10 +18,10 @@ import ModelGateJSON
 ///   that is not a JSON object is INTERNAL / UPSTREAM_MALFORMED.
 /// - The event's `event:` name decides; the data's `type` stands in when a proxy dropped the
 ///   names.
-package struct AnthropicStreamDecoder: ChatStreamDecoding {
+package struct AnthropicStreamDecoder: ServerSentEventStreamDecoding {
     package let provider: String
     private let secrets: [String]
-    private var events: ServerSentEventDecoder
+    package var events: ServerSentEventDecoder
     private var reader: AnthropicMessageReader
     /// Whether `message_stop` arrived: the only proof the stream is complete.
     package private(set) var isDone = false
@@ -40,27 +40,9 @@ package struct AnthropicStreamDecoder: ChatStreamDecoding {
         self.reader = AnthropicMessageReader(provider: provider, jsonResponseTool: jsonResponseTool, secrets: secrets)
     }
 
-    /// Decodes the events completed by `bytes`, appending what they mean to `output`.
-    /// - Throws: ``GatewayError``: the mapped error for an error event, UPSTREAM_MALFORMED
-    ///   for an event that is not a JSON object, a delta for a block that never started, or
-    ///   an oversized event.
-    package mutating func decode(_ bytes: [UInt8], into output: inout [ChatStreamEvent]) throws(GatewayError) {
-        guard !isDone else { return }
-        events.append(bytes)
-        while !isDone, let event = try events.nextEvent(provider: provider) {
-            try decodeEvent(event, into: &output)
-        }
-    }
+    package static let endMarker = "event: message_stop"
 
-    /// The body ended.
-    /// - Throws: UNAVAILABLE / UPSTREAM_TRUNCATED unless `message_stop` arrived.
-    package func finish() throws(GatewayError) {
-        guard !isDone else { return }
-        let pending = events.hasPartialEvent ? " (in the middle of an event)" : ""
-        throw GatewayError.truncatedStream(provider: provider, "before event: message_stop\(pending)")
-    }
-
-    private mutating func decodeEvent(_ event: ServerSentEvent, into output: inout [ChatStreamEvent]) throws(GatewayError) {
+    package mutating func decodeEvent(_ event: ServerSentEvent, into output: inout [ChatStreamEvent]) throws(GatewayError) {
         if event.type == "ping" { return }
         let object = try OpenAIResponseDecoding.parseObject(event.data, what: "stream event", provider: provider)
         let type = event.type == "message" ? object["type"].string ?? "" : event.type

@@ -59,32 +59,16 @@ package struct CohereRequestEncoder: Sendable {
 
     private func writeMessage(_ message: ChatMessage, position: Int, into writer: inout JSONWriter) throws(GatewayError) {
         let role = try message.systemUserAssistantToolRole(position: position, provider: provider)
-        var content: [ContentPart] = []
-        var toolCalls: [ToolCall] = []
-        for part in message.parts {
-            switch part {
-            case .text:
-                content.append(part)
-            case .imageURL, .imageData:
-                guard message.role == .user else {
-                    throw GatewayError.unsupported("images in \(role) messages", provider: provider)
-                }
-                content.append(part)
-            case .toolCall(let call):
-                guard message.role == .assistant else {
-                    throw GatewayError.invalidRequest("message \(position): tool calls belong in assistant messages")
-                }
-                guard !call.id.isEmpty, !call.name.isEmpty else {
-                    throw GatewayError.invalidRequest("message \(position): a tool call needs an id and a name")
-                }
-                toolCalls.append(call)
-            case .toolResult(let result):
-                // Cohere has no error flag on tool results: the content says what went wrong.
-                guard message.role == .user || message.role == .tool else {
-                    throw GatewayError.invalidRequest("message \(position): tool results belong in user or tool messages")
-                }
-                try writeToolMessage(callID: result.toolCallID, content: result.content, position: position, into: &writer)
-            }
+        // Cohere spells messages as OpenAI does; it has no error flag on tool results: the
+        // content says what went wrong.
+        let parts = try OpenAIMessageParts(message, roleName: role, position: position, provider: provider)
+        let content = parts.content
+        let toolCalls = parts.toolCalls
+        for call in toolCalls where call.id.isEmpty || call.name.isEmpty {
+            throw GatewayError.invalidRequest("message \(position): a tool call needs an id and a name")
+        }
+        for result in parts.toolResults {
+            try writeToolMessage(callID: result.toolCallID, content: result.content, position: position, into: &writer)
         }
         if message.role == .tool {
             // OpenAI style: the message's text answers the call it names. A tool message of

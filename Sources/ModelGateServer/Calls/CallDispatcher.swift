@@ -71,9 +71,7 @@ struct CallDispatcher: Sendable {
         await unary(stream, context) {
             let deployment = try registry.deployment(for: request.model, kind: .chat)
             var response = try await deployment.provider.chat(request, deployment: deployment, context: context)
-            if let pricing = deployment.pricing, response.usage.source != .notReported {
-                response.usage.costUSD = pricing.cost(of: response.usage)
-            }
+            price(&response.usage, deployment)
             return response
         }
     }
@@ -83,9 +81,7 @@ struct CallDispatcher: Sendable {
         await unary(stream, context) {
             let deployment = try registry.deployment(for: request.model, kind: .embedding)
             var response = try await deployment.provider.embed(request, deployment: deployment, context: context)
-            if let pricing = deployment.pricing, response.usage.source != .notReported {
-                response.usage.costUSD = pricing.cost(of: response.usage)
-            }
+            price(&response.usage, deployment)
             return response
         }
     }
@@ -109,6 +105,13 @@ struct CallDispatcher: Sendable {
             HealthStatus(
                 status: serving.isDraining ? .draining : .serving, version: ModelGateVersion.current,
                 uptimeSeconds: UInt64(max(0, (ContinuousClock.now - serving.startedAt).components.seconds)))
+        }
+    }
+
+    /// The cost of what the provider reported, by the deployment's pricing.
+    private func price(_ usage: inout Usage, _ deployment: Deployment) {
+        if let pricing = deployment.pricing, usage.source != .notReported {
+            usage.costUSD = pricing.cost(of: usage)
         }
     }
 

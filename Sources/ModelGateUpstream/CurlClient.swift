@@ -19,8 +19,11 @@ import Glibc
 /// Lifecycle: ``run()`` (as a `Service`) or ``start()``/``shutdown()``.
 package final class CurlClient: UpstreamHTTPClient, Sendable {
     package struct Configuration: Sendable, Hashable {
-        /// Buffered body bytes above which a transfer is paused until its reader catches up.
+        /// Buffered body bytes above which a transfer is paused until its reader catches up
+        /// (for token streams, at most ``streamBodyHighWaterMark``).
         package var bodyHighWaterMark: Int
+        /// The most a token stream buffers before its transfer pauses: a few hundred tokens.
+        package static let streamBodyHighWaterMark = 64 * 1024
         /// Buffered body bytes at or below which a paused transfer resumes.
         package var bodyLowWaterMark: Int
         /// Idle connections kept for reuse.

@@ -42,9 +42,14 @@ final class Transfer: @unchecked Sendable {
         self.client = client
         // The body reaches its transfer through the driver's table, by id, so neither
         // keeps the other alive.
+        // A token stream pauses sooner: its pieces are small, a reader that keeps up never gets
+        // near the mark, and one that cannot (an overloaded gateway, thousands of streams)
+        // should leave the tokens upstream rather than in memory.
+        let configuration = client.configuration
+        let streamLimit = request.streamsResponse ? CurlClient.Configuration.streamBodyHighWaterMark : Int.max
         self.body = BodySource(
-            highWaterMark: client.configuration.bodyHighWaterMark,
-            lowWaterMark: client.configuration.bodyLowWaterMark,
+            highWaterMark: min(configuration.bodyHighWaterMark, streamLimit),
+            lowWaterMark: min(configuration.bodyLowWaterMark, streamLimit / 4),
             resume: { [client] in client.submit(.resume(id)) },
             cancel: { [client] in client.submit(.cancel(id)) })
     }

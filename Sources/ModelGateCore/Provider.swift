@@ -115,8 +115,10 @@ package protocol ModelProvider: Sendable {
 
     func chat(_ request: ChatRequest, deployment: Deployment, context: CallContext) async throws -> ChatResponse
 
+    /// The request is consumed: an adapter lets it go once it has built the provider's
+    /// request, so a long prompt is not held for the whole stream.
     func chatStream(
-        _ request: ChatRequest,
+        _ request: consuming ChatRequest,
         deployment: Deployment,
         context: CallContext,
         into sink: any ChatEventSink

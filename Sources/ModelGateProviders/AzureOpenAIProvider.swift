@@ -78,22 +78,22 @@ package struct AzureOpenAIProvider: ModelProvider {
     }
 
     package func chatStream(
-        _ request: ChatRequest, deployment: Deployment, context: CallContext, into sink: any ChatEventSink
+        _ request: consuming ChatRequest, deployment: Deployment, context: CallContext, into sink: any ChatEventSink
     ) async throws {
-        try await transport.mappingErrors(context) {
-            let model = deployment.upstreamModel
-            let maxEventBytes = configuration.maxStreamEventBytes
-            if configuration.chatAPI == .responses {
-                try await transport.relay(
-                    url: url(.responses, deployment: model),
-                    body: try responsesEncoder.body(request, model: model, stream: true), context: context,
-                    decoder: OpenAIResponsesStreamDecoder(provider: name, maxEventBytes: maxEventBytes), into: sink)
-            } else {
-                try await transport.relay(
-                    url: url(.chatCompletions, deployment: model),
-                    body: try encoder.chatBody(request, model: bodyModel(.chatCompletions, deployment: model), stream: true),
-                    context: context, decoder: OpenAIStreamDecoder(provider: name, maxEventBytes: maxEventBytes), into: sink)
-            }
+        let model = deployment.upstreamModel
+        let maxEventBytes = configuration.maxStreamEventBytes
+        if configuration.chatAPI == .responses {
+            let body = try responsesEncoder.body(request, model: model, stream: true)
+            _ = consume request
+            try await transport.relay(
+                url: url(.responses, deployment: model), body: consume body, context: context,
+                decoder: OpenAIResponsesStreamDecoder(provider: name, maxEventBytes: maxEventBytes), into: sink)
+        } else {
+            let body = try encoder.chatBody(request, model: bodyModel(.chatCompletions, deployment: model), stream: true)
+            _ = consume request
+            try await transport.relay(
+                url: url(.chatCompletions, deployment: model), body: consume body, context: context,
+                decoder: OpenAIStreamDecoder(provider: name, maxEventBytes: maxEventBytes), into: sink)
         }
     }
 

@@ -42,14 +42,14 @@ package struct GeminiProvider: ModelProvider {
     }
 
     package func chatStream(
-        _ request: ChatRequest, deployment: Deployment, context: CallContext, into sink: any ChatEventSink
+        _ request: consuming ChatRequest, deployment: Deployment, context: CallContext, into sink: any ChatEventSink
     ) async throws {
-        try await transport.mappingErrors(context) {
-            try await transport.relay(
-                url: url(model: deployment.upstreamModel, method: "streamGenerateContent", query: "alt=sse"),
-                body: try encoder.chatBody(request), context: context,
-                decoder: GeminiStreamDecoder(provider: name, maxEventBytes: configuration.maxStreamEventBytes), into: sink)
-        }
+        let body = try encoder.chatBody(request)
+        _ = consume request
+        try await transport.relay(
+            url: url(model: deployment.upstreamModel, method: "streamGenerateContent", query: "alt=sse"),
+            body: consume body, context: context,
+            decoder: GeminiStreamDecoder(provider: name, maxEventBytes: configuration.maxStreamEventBytes), into: sink)
     }
 
     package func embed(_ request: EmbedRequest, deployment: Deployment, context: CallContext) async throws

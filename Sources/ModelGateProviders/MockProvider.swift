@@ -47,13 +47,15 @@ package struct MockProvider: ModelProvider {
         try plan.failIfDue(after: plan.tokens)
         return ChatResponse(
             id: "mock-\(context.requestID)", model: deployment.upstreamModel, provider: name, text: text,
-            finishReason: .stop, providerFinishReason: "stop", usage: usage(for: request, outputTokens: plan.tokens))
+            finishReason: .stop, providerFinishReason: "stop", usage: usage(promptWords: Self.promptWords(of: request), outputTokens: plan.tokens))
     }
 
     package func chatStream(
-        _ request: ChatRequest, deployment: Deployment, context: CallContext, into sink: any ChatEventSink
+        _ request: consuming ChatRequest, deployment: Deployment, context: CallContext, into sink: any ChatEventSink
     ) async throws {
         let plan = try Plan(configuration: configuration, metadata: context.metadata, provider: name)
+        let promptWords = Self.promptWords(of: request)
+        _ = consume request
         try await sink.send(.started(id: "mock-\(context.requestID)", model: deployment.upstreamModel))
         for index in 0..<plan.tokens {
             try await plan.pause(before: index)
@@ -62,7 +64,7 @@ package struct MockProvider: ModelProvider {
         }
         try plan.failIfDue(after: plan.tokens)
         try await sink.send(.finished(.stop, providerReason: "stop"))
-        try await sink.send(.usage(usage(for: request, outputTokens: plan.tokens)))
+        try await sink.send(.usage(usage(promptWords: promptWords, outputTokens: plan.tokens)))
     }
 
     package func embed(_ request: EmbedRequest, deployment: Deployment, context: CallContext) async throws
@@ -90,14 +92,19 @@ package struct MockProvider: ModelProvider {
         return count
     }
 
-    private func usage(for request: ChatRequest, outputTokens: Int) -> Usage {
+    /// The words of the request's text parts: the mock's input token count.
+    private static func promptWords(of request: ChatRequest) -> Int {
         var words = 0
         for message in request.messages {
             for case .text(let text) in message.parts {
-                words += Self.wordCount(text)
+                words += wordCount(text)
             }
         }
-        return Usage(inputTokens: UInt32(clamping: words), outputTokens: UInt32(clamping: outputTokens), source: .gateway)
+        return words
+    }
+
+    private func usage(promptWords: Int, outputTokens: Int) -> Usage {
+        Usage(inputTokens: UInt32(clamping: promptWords), outputTokens: UInt32(clamping: outputTokens), source: .gateway)
     }
 
     /// One call's behaviour: configuration overridden by call metadata.

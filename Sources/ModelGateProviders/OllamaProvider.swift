@@ -38,14 +38,13 @@ package struct OllamaProvider: ModelProvider {
     }
 
     package func chatStream(
-        _ request: ChatRequest, deployment: Deployment, context: CallContext, into sink: any ChatEventSink
+        _ request: consuming ChatRequest, deployment: Deployment, context: CallContext, into sink: any ChatEventSink
     ) async throws {
-        try await transport.mappingErrors(context) {
-            try await transport.relay(
-                url: chatURL, body: try encoder.chatBody(request, model: deployment.upstreamModel, stream: true),
-                context: context, decoder: OllamaStreamDecoder(provider: name, maxLineBytes: configuration.maxLineBytes),
-                into: sink)
-        }
+        let body = try encoder.chatBody(request, model: deployment.upstreamModel, stream: true)
+        _ = consume request
+        try await transport.relay(
+            url: chatURL, body: consume body, context: context,
+            decoder: OllamaStreamDecoder(provider: name, maxLineBytes: configuration.maxLineBytes), into: sink)
     }
 
     package func embed(_ request: EmbedRequest, deployment: Deployment, context: CallContext) async throws

@@ -53,7 +53,7 @@ package struct OpenAIProvider: ModelProvider {
     }
 
     package func chatStream(
-        _ request: ChatRequest,
+        _ request: consuming ChatRequest,
         deployment: Deployment,
         context: CallContext,
         into sink: any ChatEventSink
@@ -62,10 +62,12 @@ package struct OpenAIProvider: ModelProvider {
             let maxEventBytes = configuration.maxStreamEventBytes
             if configuration.chatAPI == .responses {
                 let body = try responsesEncoder.body(request, model: deployment.upstreamModel, stream: true)
+                _ = consume request
                 let decoder = OpenAIResponsesStreamDecoder(provider: name, maxEventBytes: maxEventBytes)
                 try await relay(url: responsesURL, body: consume body, decoder: decoder, context: context, into: sink)
             } else {
                 let body = try encoder.chatBody(request, model: deployment.upstreamModel, stream: true)
+                _ = consume request
                 let decoder = OpenAIStreamDecoder(provider: name, maxEventBytes: maxEventBytes)
                 try await relay(url: chatURL, body: consume body, decoder: decoder, context: context, into: sink)
             }

@@ -183,11 +183,17 @@ package struct ProviderTransport: Sendable {
     /// decoder's end marker or EOF, checks the stream is complete, then reads what follows
     /// the end marker (up to ``maxDrainBytes``, normally nothing) so the connection can be
     /// reused.
+    /// Errors are mapped (``mappingErrors(_:_:)``), so an adapter needs no closure around the
+    /// call, which would keep the request it encoded alive for the whole stream.
     package func relay<Decoder: ChatStreamDecoding>(
         url: String, body: consuming [UInt8], context: CallContext, decoder: Decoder, into sink: any ChatEventSink
     ) async throws {
-        let response = try await open(url: url, body: consume body, streaming: true, context: context)
-        try await Self.relay(response, decoder: decoder, into: sink)
+        do {
+            let response = try await open(url: url, body: consume body, streaming: true, context: context)
+            try await Self.relay(response, decoder: decoder, into: sink)
+        } catch {
+            throw UpstreamErrorMapping.gatewayError(from: error, provider: provider, context: context)
+        }
     }
 
     /// Relays an already opened stream: ``relay(url:body:context:decoder:into:)`` after the

@@ -45,15 +45,13 @@ package struct AnthropicProvider: ModelProvider {
     }
 
     package func chatStream(
-        _ request: ChatRequest, deployment: Deployment, context: CallContext, into sink: any ChatEventSink
+        _ request: consuming ChatRequest, deployment: Deployment, context: CallContext, into sink: any ChatEventSink
     ) async throws {
-        try await transport.mappingErrors(context) {
-            let decoder = AnthropicStreamDecoder(
-                provider: name, jsonResponseTool: AnthropicRequestEncoder.jsonResponseTool(for: request), secrets: secrets,
-                maxEventBytes: configuration.maxStreamEventBytes)
-            try await transport.relay(
-                url: messagesURL, body: try encoder.chatBody(request, model: deployment.upstreamModel, stream: true),
-                context: context, decoder: decoder, into: sink)
-        }
+        let decoder = AnthropicStreamDecoder(
+            provider: name, jsonResponseTool: AnthropicRequestEncoder.jsonResponseTool(for: request), secrets: secrets,
+            maxEventBytes: configuration.maxStreamEventBytes)
+        let body = try encoder.chatBody(request, model: deployment.upstreamModel, stream: true)
+        _ = consume request
+        try await transport.relay(url: messagesURL, body: consume body, context: context, decoder: decoder, into: sink)
     }
 }

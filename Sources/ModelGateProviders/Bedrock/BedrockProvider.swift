@@ -55,13 +55,14 @@ package struct BedrockProvider: ModelProvider {
     }
 
     package func chatStream(
-        _ request: ChatRequest,
+        _ request: consuming ChatRequest,
         deployment: Deployment,
         context: CallContext,
         into sink: any ChatEventSink
     ) async throws {
         do {
             let body = try encoder.converseBody(request)
+            _ = consume request
             let response = try await send(
                 url: url(model: deployment.upstreamModel, action: "converse-stream"), body: consume body,
                 accept: "application/vnd.amazon.eventstream", context: context)

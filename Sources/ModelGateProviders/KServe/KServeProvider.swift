@@ -36,7 +36,7 @@ package struct KServeProvider: ModelProvider {
     }
 
     package func chatStream(
-        _ request: ChatRequest, deployment: Deployment, context: CallContext, into sink: any ChatEventSink
+        _ request: consuming ChatRequest, deployment: Deployment, context: CallContext, into sink: any ChatEventSink
     ) async throws {
         throw GatewayError.unsupported("chat", provider: name)
     }

@@ -34,6 +34,22 @@ final class ServingState: Sendable {
     }
 }
 
+/// Carries a decoded call into its task exactly once.
+///
+/// `@unchecked Sendable`: written before the task starts, emptied by that task alone.
+final class CallHandOver: @unchecked Sendable {
+    private var call: GatewayCall?
+
+    init(_ call: GatewayCall) {
+        self.call = call
+    }
+
+    func take() -> GatewayCall {
+        guard let call = call.take() else { preconditionFailure("a call is taken once") }
+        return call
+    }
+}
+
 /// Runs decoded calls: routes each to its provider and answers on the call's stream.
 ///
 /// Every path ends the stream exactly once. A ChatStream that reached a provider always sends
@@ -47,10 +63,12 @@ struct CallDispatcher: Sendable {
     /// async frames of what it is running, and one function for every kind would give every
     /// stream the frame space of all of them (7.6 KiB, measured), which adds up over thousands
     /// of open streams.
-    func run(_ call: GatewayCall, context: CallContext, stream: StreamHandle) async {
+    /// The call is consumed, so that what it carries (a long prompt) is held only as long as
+    /// the provider needs it, not for the whole stream.
+    func run(_ call: consuming GatewayCall, context: CallContext, stream: StreamHandle) async {
         serving.callStarted()
         defer { serving.callFinished() }
-        switch call {
+        switch consume call {
         case .chat(let request):
             await chat(request, context: context, stream: stream)
         case .chatStream(let request):
@@ -132,7 +150,7 @@ struct CallDispatcher: Sendable {
     }
 
     @inline(never)
-    private func chatStream(_ request: ChatRequest, context: CallContext, stream: StreamHandle) async {
+    private func chatStream(_ request: consuming ChatRequest, context: CallContext, stream: StreamHandle) async {
         let deployment: Deployment
         do {
             deployment = try registry.deployment(for: request.model, kind: .chat)
@@ -144,17 +162,18 @@ struct CallDispatcher: Sendable {
             stream: stream,
             assembler: ChatStreamAssembler(
                 provider: deployment.provider.name, model: deployment.upstreamModel, pricing: deployment.pricing))
-        let failure = await relay(request, deployment: deployment, context: context, stream: stream, into: sink)
+        let failure = await relay(consume request, deployment: deployment, context: context, stream: stream, into: sink)
         await end(stream, sink: sink, failure: failure, context: context)
     }
 
     /// Runs the provider's stream into `sink`; the error the stream ends with, if any.
     @inline(never)
     private func relay(
-        _ request: ChatRequest, deployment: Deployment, context: CallContext, stream: StreamHandle, into sink: StreamSink
+        _ request: consuming ChatRequest, deployment: Deployment, context: CallContext, stream: StreamHandle,
+        into sink: StreamSink
     ) async -> GatewayError? {
         do {
-            try await deployment.provider.chatStream(request, deployment: deployment, context: context, into: sink)
+            try await deployment.provider.chatStream(consume request, deployment: deployment, context: context, into: sink)
             return await stream.cancellation?.error
         } catch {
             return await gatewayError(for: error, stream: stream, context: context)

@@ -295,9 +295,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         let callContext = CallContext(
             requestID: stream.requestID, deadline: stream.deadline, metadata: stream.header.metadata)
         let dispatcher = self.dispatcher
+        // Handed over through a box the task empties: a closure that captured the call would
+        // hold it (and a long prompt) until the call ends.
+        let handOver = CallHandOver(call)
         stream.phase = .running(
             Task(executorPreference: executor) {
-                await dispatcher.run(call, context: callContext, stream: handle)
+                await dispatcher.run(handOver.take(), context: callContext, stream: handle)
             })
     }
 

@@ -305,13 +305,14 @@ private struct Parser {
         guard let kind else { throw error(node, "missing key \"kind\"") }
         provider.kind = kind
         for (key, value) in given {
-            if Self.keysNotFor[kind]?.contains(key) == true {
-                throw error(value, "does not apply to providers of kind \(kind.rawValue)")
-            }
-            if let owners = Self.keysOnlyFor[key], !owners.contains(kind) {
+            if let owners = Self.kindsTaking[key], !owners.contains(kind) {
                 let names = owners.map(\.rawValue).sorted().joined(separator: ", ")
                 throw error(value, "applies only to providers of kind \(names)")
             }
+        }
+        if kind == .bedrock, let socketNode = given.first(where: { $0.key == "unix_socket" })?.node {
+            // SigV4 signs the host the request goes to: Bedrock is reached over TCP only.
+            throw error(socketNode, "does not apply to providers of kind bedrock")
         }
         if let storeNode = given.first(where: { $0.key == "store" })?.node, provider.storeResponses,
             provider.chatAPI != "responses"
@@ -344,30 +345,19 @@ private struct Parser {
     /// Other spellings of provider kinds.
     private static let kindSpellings = ["azure-openai": "azure_openai", "azure": "azure_openai"]
 
-    /// Keys a provider kind rejects instead of silently ignoring: another kind's options.
-    /// (Bedrock's own keys are checked in ``bedrock(_:_:awsNodes:)``.)
-    private static let keysNotFor: [GatewayConfig.ProviderKind: Set<String>] = [
-        .openai: ["api_version", "include_thoughts", "keep_alive"],
-        .gemini: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "keep_alive"],
-        .ollama: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts"],
-        // Bedrock is reached over TCP only (SigV4 signs the host it connects to).
-        .bedrock: [
-            "accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive",
-            "unix_socket",
-        ],
-        .kserve: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
-        .anthropic: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
-        // Azure rejects top_k as OpenAI does.
-        .azureOpenAI: ["accepts_top_k", "include_thoughts", "keep_alive"],
-        .cohere: ["accepts_top_k", "include_stream_usage", "max_tokens_field", "api_version", "include_thoughts", "keep_alive"],
-    ]
-
-    /// Keys that only some kinds take, errors on every other kind (checked besides
-    /// ``keysNotFor``).
-    private static let keysOnlyFor: [String: Set<GatewayConfig.ProviderKind>] = [
-        "anthropic_version": [.anthropic], "anthropic_beta": [.anthropic], "default_max_tokens": [.anthropic],
+    /// The keys only some kinds take, and those kinds; on any other kind each is an error. A new
+    /// kind therefore refuses every other kind's key without being listed anywhere. (Bedrock's
+    /// own keys are checked in ``bedrock(_:_:awsNodes:)``.)
+    private static let kindsTaking: [String: Set<GatewayConfig.ProviderKind>] = [
+        "accepts_top_k": [.openai],
+        "include_stream_usage": [.openai, .azureOpenAI],
+        "max_tokens_field": [.openai, .azureOpenAI],
         "api": [.openai, .azureOpenAI],
         "store": [.openai, .azureOpenAI],
+        "api_version": [.gemini, .azureOpenAI],
+        "include_thoughts": [.gemini],
+        "keep_alive": [.ollama],
+        "anthropic_version": [.anthropic], "anthropic_beta": [.anthropic], "default_max_tokens": [.anthropic],
         "entra_token_env": [.azureOpenAI],
         // Azure's word for the resource's base URL.
         "endpoint": [.azureOpenAI],

@@ -57,13 +57,9 @@ package struct GatewayConfig: Sendable, Hashable {
         package var unixSocket: String?
         /// The server accepts `top_k` (vLLM, llama.cpp, Together, OpenRouter).
         package var acceptsTopK = false
-        /// Ask for usage in streams (`stream_options.include_usage`).
-        package var includeStreamUsage = true {
-            didSet { includeStreamUsageGiven = includeStreamUsage }
-        }
-        /// `include_stream_usage` as the file gives it; nil when it does not (Azure then decides
-        /// by API version).
-        package private(set) var includeStreamUsageGiven: Bool?
+        /// Ask for usage in streams (`stream_options.include_usage`); nil when the file does not
+        /// say (OpenAI then asks, Azure decides by API version).
+        package var includeStreamUsage: Bool?
         /// `max_tokens` or `max_completion_tokens`; nil lets the adapter pick by host.
         package var maxTokensField: String?
         /// OpenAI and Azure: `chat_completions` or `responses`, the API chat calls use (nil:

@@ -83,16 +83,16 @@ package struct AzureOpenAIProvider: ModelProvider {
         let model = deployment.upstreamModel
         let maxEventBytes = configuration.maxStreamEventBytes
         if configuration.chatAPI == .responses {
-            let body = try responsesEncoder.body(request, model: model, stream: true)
-            _ = consume request
             try await transport.relay(
-                url: url(.responses, deployment: model), body: consume body, context: context,
+                url: url(.responses, deployment: model), request: consume request,
+                encode: { try responsesEncoder.body($0, model: model, stream: true) },
+                context: context,
                 decoder: OpenAIResponsesStreamDecoder(provider: name, maxEventBytes: maxEventBytes), into: sink)
         } else {
-            let body = try encoder.chatBody(request, model: bodyModel(.chatCompletions, deployment: model), stream: true)
-            _ = consume request
             try await transport.relay(
-                url: url(.chatCompletions, deployment: model), body: consume body, context: context,
+                url: url(.chatCompletions, deployment: model), request: consume request,
+                encode: { try encoder.chatBody($0, model: bodyModel(.chatCompletions, deployment: model), stream: true) },
+                context: context,
                 decoder: OpenAIStreamDecoder(provider: name, maxEventBytes: maxEventBytes), into: sink)
         }
     }

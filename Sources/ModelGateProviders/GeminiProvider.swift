@@ -44,11 +44,9 @@ package struct GeminiProvider: ModelProvider {
     package func chatStream(
         _ request: consuming ChatRequest, deployment: Deployment, context: CallContext, into sink: any ChatEventSink
     ) async throws {
-        let body = try encoder.chatBody(request)
-        _ = consume request
         try await transport.relay(
             url: url(model: deployment.upstreamModel, method: "streamGenerateContent", query: "alt=sse"),
-            body: consume body, context: context,
+            request: consume request, encode: { try encoder.chatBody($0) }, context: context,
             decoder: GeminiStreamDecoder(provider: name, maxEventBytes: configuration.maxStreamEventBytes), into: sink)
     }
 

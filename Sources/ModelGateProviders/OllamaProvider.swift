@@ -40,11 +40,11 @@ package struct OllamaProvider: ModelProvider {
     package func chatStream(
         _ request: consuming ChatRequest, deployment: Deployment, context: CallContext, into sink: any ChatEventSink
     ) async throws {
-        let body = try encoder.chatBody(request, model: deployment.upstreamModel, stream: true)
-        _ = consume request
         try await transport.relay(
-            url: chatURL, body: consume body, context: context,
-            decoder: OllamaStreamDecoder(provider: name, maxLineBytes: configuration.maxLineBytes), into: sink)
+            url: chatURL, request: consume request,
+            encode: { try encoder.chatBody($0, model: deployment.upstreamModel, stream: true) },
+            context: context, decoder: OllamaStreamDecoder(provider: name, maxLineBytes: configuration.maxLineBytes),
+            into: sink)
     }
 
     package func embed(_ request: EmbedRequest, deployment: Deployment, context: CallContext) async throws

@@ -183,8 +183,19 @@ package struct ProviderTransport: Sendable {
     /// decoder's end marker or EOF, checks the stream is complete, then reads what follows
     /// the end marker (up to ``maxDrainBytes``, normally nothing) so the connection can be
     /// reused.
-    /// Errors are mapped (``mappingErrors(_:_:)``), so an adapter needs no closure around the
-    /// call, which would keep the request it encoded alive for the whole stream.
+    /// Encodes `request` with `encode`, lets the request go, and relays the answer: a long
+    /// prompt is not held for the stream's whole life. Errors are mapped, as by
+    /// ``mappingErrors(_:_:)`` (a closure around the call would keep the request alive).
+    package func relay<Decoder: ChatStreamDecoding>(
+        url: String, request: consuming ChatRequest, encode: (ChatRequest) throws -> [UInt8], context: CallContext,
+        decoder: Decoder, into sink: any ChatEventSink
+    ) async throws {
+        let body = try encode(request)
+        _ = consume request
+        try await relay(url: url, body: consume body, context: context, decoder: decoder, into: sink)
+    }
+
+    /// Errors are mapped, as by ``mappingErrors(_:_:)``.
     package func relay<Decoder: ChatStreamDecoding>(
         url: String, body: consuming [UInt8], context: CallContext, decoder: Decoder, into sink: any ChatEventSink
     ) async throws {

@@ -76,7 +76,7 @@ package enum GatewayAssembly {
                     timeouts: upstreamTimeouts(provider.timeouts),
                     httpVersion: provider.http2PriorKnowledge ? .http2PriorKnowledge : .automatic,
                     unixSocketPath: provider.unixSocket,
-                    includeStreamUsage: provider.includeStreamUsage,
+                    includeStreamUsage: provider.includeStreamUsage ?? true,
                     acceptsTopK: provider.acceptsTopK,
                     maxTokensField: maxTokensField(provider), chatAPI: chatAPI(provider),
                     storeResponses: provider.storeResponses)
@@ -88,7 +88,7 @@ package enum GatewayAssembly {
                     endpoint: endpoint, credential: provider.entraToken != nil ? .entraToken : .apiKey,
                     apiVersion: provider.apiVersion ?? AzureOpenAIProviderConfiguration.defaultAPIVersion,
                     chatAPI: chatAPI(provider), storeResponses: provider.storeResponses,
-                    maxTokensField: maxTokensField(provider), includeStreamUsage: provider.includeStreamUsageGiven)
+                    maxTokensField: maxTokensField(provider), includeStreamUsage: provider.includeStreamUsage)
                 result[provider.name] = AzureOpenAIProvider(configuration: configuration, client: client)
             case .gemini:
                 let configuration = GeminiProviderConfiguration(

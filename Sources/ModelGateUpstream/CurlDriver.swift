@@ -29,7 +29,6 @@ final class CurlDriver: @unchecked Sendable {
     /// whether it moved a deadline earlier than that and must wake the thread.
     var plannedWake = ContinuousClock.now
 
-    private let configuration: CurlClient.Configuration
     private var active: [UInt64: Transfer] = [:]
     /// Easy handles of finished transfers, reset and reused by the next ones, by receive
     /// buffer size (a handle keeps its buffer across resets).
@@ -57,7 +56,6 @@ final class CurlDriver: @unchecked Sendable {
         self.multi = multi
         self.epollFD = epollFD
         self.wakeFD = wakeFD
-        self.configuration = configuration
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, configuration.maxIdleConnections)
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, configuration.maxConnectionsPerHost)
         _ = ccurl_multi_setopt_socket_callback(multi, curlSocketCallback)
@@ -119,9 +117,8 @@ final class CurlDriver: @unchecked Sendable {
         transfer.lastActivity = transfer.startedAt
         active[transfer.id] = transfer
         let timeouts = transfer.request.timeouts
-        for limit in [timeouts.firstByte, timeouts.total].compactMap({ $0 }) {
-            nextTimerScan = min(nextTimerScan, transfer.startedAt + limit)
-        }
+        if let firstByte = timeouts.firstByte { nextTimerScan = min(nextTimerScan, transfer.startedAt + firstByte) }
+        if let total = timeouts.total { nextTimerScan = min(nextTimerScan, transfer.startedAt + total) }
     }
 
     // MARK: Driving libcurl

@@ -89,6 +89,15 @@ final class BodySource: Sendable {
         var waiter: CheckedContinuation<[UInt8]?, any Error>?
         var producerPaused = false
         var consumerGone = false
+
+        /// The oldest buffered chunk, and whether taking it should resume a paused producer.
+        mutating func popChunk(lowWaterMark: Int) -> (chunk: [UInt8], resumeProducer: Bool)? {
+            guard let chunk = buffer.popFirst() else { return nil }
+            bufferedBytes -= chunk.count
+            let resume = producerPaused && bufferedBytes <= lowWaterMark
+            if resume { producerPaused = false }
+            return (chunk, resume)
+        }
     }
 
     private let state = Mutex(State())
@@ -156,11 +165,7 @@ final class BodySource: Sendable {
             case end
         }
         let ready: Ready? = state.withLock { state in
-            if let chunk = state.buffer.first {
-                state.buffer.removeFirst()
-                state.bufferedBytes -= chunk.count
-                let resume = state.producerPaused && state.bufferedBytes <= lowWaterMark
-                if resume { state.producerPaused = false }
+            if let (chunk, resume) = state.popChunk(lowWaterMark: lowWaterMark) {
                 return .chunk(chunk, resumeProducer: resume)
             }
             if case .success = state.terminal { return .end }
@@ -193,10 +198,7 @@ final class BodySource: Sendable {
                     if Task.isCancelled {
                         return .fail(CancellationError())
                     }
-                    if let chunk = state.buffer.popFirst() {
-                        state.bufferedBytes -= chunk.count
-                        let resume = state.producerPaused && state.bufferedBytes <= lowWaterMark
-                        if resume { state.producerPaused = false }
+                    if let (chunk, resume) = state.popChunk(lowWaterMark: lowWaterMark) {
                         return .deliver(chunk, resumeProducer: resume)
                     }
                     switch state.terminal {

@@ -39,9 +39,9 @@ struct AnthropicConfigTests {
     @Test(
         "Anthropic's keys elsewhere, other kinds' keys here, and bad values are errors",
         arguments: [
-            ("kind: anthropic\n    api_version: v1", "test.yaml:4: providers.p.api_version: does not apply to providers of kind anthropic"),
-            ("kind: anthropic\n    keep_alive: 5m", "test.yaml:4: providers.p.keep_alive: does not apply to providers of kind anthropic"),
-            ("kind: anthropic\n    max_tokens_field: max_tokens", "test.yaml:4: providers.p.max_tokens_field: does not apply to providers of kind anthropic"),
+            ("kind: anthropic\n    api_version: v1", "test.yaml:4: providers.p.api_version: applies only to providers of kind azure_openai, gemini"),
+            ("kind: anthropic\n    keep_alive: 5m", "test.yaml:4: providers.p.keep_alive: applies only to providers of kind ollama"),
+            ("kind: anthropic\n    max_tokens_field: max_tokens", "test.yaml:4: providers.p.max_tokens_field: applies only to providers of kind azure_openai, openai"),
             ("kind: anthropic\n    region: us-east-1", "test.yaml:4: providers.p.region: region applies only to providers of kind bedrock"),
             ("kind: gemini\n    anthropic_version: 2023-06-01", "test.yaml:4: providers.p.anthropic_version: applies only to providers of kind anthropic"),
             ("kind: openai\n    base_url: http://x\n    default_max_tokens: 10", "test.yaml:5: providers.p.default_max_tokens: applies only to providers of kind anthropic"),

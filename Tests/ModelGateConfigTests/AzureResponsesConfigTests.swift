@@ -33,10 +33,10 @@ struct AzureResponsesConfigTests {
         let east = config.providers[0]
         #expect(east.baseURL == "https://contoso-east.openai.azure.com")
         #expect(east.apiKey == "sk-secret" && east.entraToken == nil && east.apiVersion == nil)
-        #expect(east.maxTokensField == "max_tokens" && east.includeStreamUsageGiven == false && east.chatAPI == nil)
+        #expect(east.maxTokensField == "max_tokens" && east.includeStreamUsage == false && east.chatAPI == nil)
         let west = config.providers[1]
         #expect(west.apiVersion == "v1" && west.chatAPI == "responses" && west.storeResponses)
-        #expect(west.includeStreamUsageGiven == nil)
+        #expect(west.includeStreamUsage == nil)
         #expect(config.providers[2].apiVersion == "2025-04-01-preview")
         #expect(config.providers[2].baseURL == "https://contoso-north.openai.azure.com")
         #expect(config.models.map(\.upstreamModel) == ["gpt-4o prod", "gpt-4o-mini", "named"])
@@ -78,9 +78,9 @@ struct AzureResponsesConfigTests {
         arguments: [
             ("kind: azure_openai", "test.yaml:3: providers.p: missing key \"base_url\""),
             ("kind: azure_openai\n    base_url: http://x\n    accepts_top_k: true",
-             "test.yaml:5: providers.p.accepts_top_k: does not apply to providers of kind azure_openai"),
+             "test.yaml:5: providers.p.accepts_top_k: applies only to providers of kind openai"),
             ("kind: azure_openai\n    base_url: http://x\n    keep_alive: 5m",
-             "test.yaml:5: providers.p.keep_alive: does not apply to providers of kind azure_openai"),
+             "test.yaml:5: providers.p.keep_alive: applies only to providers of kind ollama"),
             ("kind: azure_openai\n    base_url: http://x\n    api_version: 2024/10",
              "test.yaml:5: providers.p.api_version: must be one path segment, such as v1beta"),
             ("kind: azure_openai\n    base_url: http://x\n    api: assistants",
@@ -92,7 +92,7 @@ struct AzureResponsesConfigTests {
             ("kind: azure_openai\n    base_url: http://x\n    entra_token_env: UNSET_VARIABLE",
              "test.yaml:5: providers.p.entra_token_env: environment variable UNSET_VARIABLE is not set"),
             ("kind: openai\n    base_url: http://x\n    api_version: v1",
-             "test.yaml:5: providers.p.api_version: does not apply to providers of kind openai"),
+             "test.yaml:5: providers.p.api_version: applies only to providers of kind azure_openai, gemini"),
             ("kind: openai\n    base_url: http://x\n    entra_token_env: TEST_KEY",
              "test.yaml:5: providers.p.entra_token_env: applies only to providers of kind azure_openai"),
             ("kind: gemini\n    api: responses", "test.yaml:4: providers.p.api: applies only to providers of kind azure_openai, openai"),

@@ -39,9 +39,9 @@ struct CohereConfigTests {
     @Test(
         "other kinds' options and unknown keys are errors, not ignored",
         arguments: [
-            ("kind: cohere\n    api_version: v2", "test.yaml:4: providers.p.api_version: does not apply to providers of kind cohere"),
-            ("kind: cohere\n    accepts_top_k: true", "test.yaml:4: providers.p.accepts_top_k: does not apply to providers of kind cohere"),
-            ("kind: cohere\n    include_thoughts: true", "test.yaml:4: providers.p.include_thoughts: does not apply to providers of kind cohere"),
+            ("kind: cohere\n    api_version: v2", "test.yaml:4: providers.p.api_version: applies only to providers of kind azure_openai, gemini"),
+            ("kind: cohere\n    accepts_top_k: true", "test.yaml:4: providers.p.accepts_top_k: applies only to providers of kind openai"),
+            ("kind: cohere\n    include_thoughts: true", "test.yaml:4: providers.p.include_thoughts: applies only to providers of kind gemini"),
             ("kind: cohere\n    region: us-east-1", "test.yaml:4: providers.p.region: region applies only to providers of kind bedrock"),
             ("kind: cohere\n    api_key_env: NOT_SET_ANYWHERE", "test.yaml:4: providers.p.api_key_env: environment variable NOT_SET_ANYWHERE is not set"),
             ("kind: cohere\n    base_url: api.cohere.com", "test.yaml:4: providers.p.base_url: must be an http:// or https:// URL"),

@@ -37,11 +37,11 @@ struct GeminiOllamaConfigTests {
     @Test(
         "options of other kinds are errors, not ignored",
         arguments: [
-            ("kind: gemini\n    keep_alive: 5m", "test.yaml:4: providers.p.keep_alive: does not apply to providers of kind gemini"),
-            ("kind: gemini\n    accepts_top_k: true", "test.yaml:4: providers.p.accepts_top_k: does not apply to providers of kind gemini"),
-            ("kind: ollama\n    api_version: v1", "test.yaml:4: providers.p.api_version: does not apply to providers of kind ollama"),
-            ("kind: ollama\n    max_tokens_field: max_tokens", "test.yaml:4: providers.p.max_tokens_field: does not apply to providers of kind ollama"),
-            ("kind: openai\n    base_url: http://x\n    include_thoughts: true", "test.yaml:5: providers.p.include_thoughts: does not apply to providers of kind openai"),
+            ("kind: gemini\n    keep_alive: 5m", "test.yaml:4: providers.p.keep_alive: applies only to providers of kind ollama"),
+            ("kind: gemini\n    accepts_top_k: true", "test.yaml:4: providers.p.accepts_top_k: applies only to providers of kind openai"),
+            ("kind: ollama\n    api_version: v1", "test.yaml:4: providers.p.api_version: applies only to providers of kind azure_openai, gemini"),
+            ("kind: ollama\n    max_tokens_field: max_tokens", "test.yaml:4: providers.p.max_tokens_field: applies only to providers of kind azure_openai, openai"),
+            ("kind: openai\n    base_url: http://x\n    include_thoughts: true", "test.yaml:5: providers.p.include_thoughts: applies only to providers of kind gemini"),
             ("kind: openai", "test.yaml:3: providers.p: missing key \"base_url\""),
             ("kind: gemini\n    api_version: v1/../x", "test.yaml:4: providers.p.api_version: must be one path segment, such as v1beta"),
         ])

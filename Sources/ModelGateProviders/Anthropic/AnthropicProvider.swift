@@ -50,8 +50,9 @@ package struct AnthropicProvider: ModelProvider {
         let decoder = AnthropicStreamDecoder(
             provider: name, jsonResponseTool: AnthropicRequestEncoder.jsonResponseTool(for: request), secrets: secrets,
             maxEventBytes: configuration.maxStreamEventBytes)
-        let body = try encoder.chatBody(request, model: deployment.upstreamModel, stream: true)
-        _ = consume request
-        try await transport.relay(url: messagesURL, body: consume body, context: context, decoder: decoder, into: sink)
+        try await transport.relay(
+            url: messagesURL, request: consume request,
+            encode: { try encoder.chatBody($0, model: deployment.upstreamModel, stream: true) },
+            context: context, decoder: decoder, into: sink)
     }
 }

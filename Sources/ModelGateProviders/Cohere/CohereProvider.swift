@@ -41,10 +41,10 @@ package struct CohereProvider: ModelProvider {
     package func chatStream(
         _ request: consuming ChatRequest, deployment: Deployment, context: CallContext, into sink: any ChatEventSink
     ) async throws {
-        let body = try encoder.chatBody(request, model: deployment.upstreamModel, stream: true)
-        _ = consume request
         try await transport.relay(
-            url: chatURL, body: consume body, context: context,
+            url: chatURL, request: consume request,
+            encode: { try encoder.chatBody($0, model: deployment.upstreamModel, stream: true) },
+            context: context,
             decoder: CohereStreamDecoder(provider: name, maxEventBytes: configuration.maxStreamEventBytes), into: sink)
     }
 

@@ -152,7 +152,7 @@ package struct CohereRequestEncoder: Sendable {
                         "message \(position): inline images of type \"\(mimeType)\" (PNG, JPEG, WebP and GIF are)",
                         provider: provider)
                 }
-                (url, detail) = ("data:" + mimeType + ";base64," + Base64.encode(bytes), "")
+                (url, detail) = (try OpenAIRequestEncoder.dataURL(bytes: bytes, mimeType: mimeType, position: position), "")
             case .toolCall, .toolResult:
                 continue  // separated out by writeMessage
             }

@@ -20,47 +20,31 @@ import ModelGateJSON
 /// - An event whose data is not a JSON object, has no `type`, or continues a tool call that
 ///   never started is INTERNAL / UPSTREAM_MALFORMED; an object with a `message` but no
 ///   `type` is an error Cohere reported mid-stream.
-package struct CohereStreamDecoder: ChatStreamDecoding {
+package struct CohereStreamDecoder: ServerSentEventStreamDecoding {
     package let provider: String
-    private var events: ServerSentEventDecoder
+    package var events: ServerSentEventDecoder
     /// The unified index of each tool call by Cohere's `index`.
     private var toolCallIndices: [Int64: UInt32] = [:]
-    private var ended = false
-
-    package var isDone: Bool { ended }
+    /// Whether `message-end` arrived: the only proof the stream is complete.
+    package private(set) var isDone = false
 
     package init(provider: String, maxEventBytes: Int = ServerSentEventDecoder.defaultMaxEventBytes) {
         self.provider = provider
         self.events = ServerSentEventDecoder(maxEventBytes: maxEventBytes)
     }
 
-    /// Decodes the events completed by `bytes`, appending what they mean to `output`.
-    /// - Throws: ``GatewayError``: UPSTREAM_MALFORMED for broken events, UPSTREAM_TRUNCATED
-    ///   for `[DONE]` before `message-end`, the generation failure of `message-end`.
-    package mutating func decode(_ bytes: [UInt8], into output: inout [ChatStreamEvent]) throws(GatewayError) {
-        events.append(bytes)
-        while !ended {
-            let event: ServerSentEvent?
-            do {
-                event = try events.next()
-            } catch {
-                throw OpenAIResponseDecoding.malformed("a stream event larger than \(error.limit) bytes", provider: provider)
-            }
-            guard let event else { return }
-            if event.dataEquals("[DONE]") {
-                throw GatewayError.truncatedStream(provider: provider, "with [DONE] before message-end")
-            }
-            let object = try OpenAIResponseDecoding.parseObject(event.data, what: "stream event", provider: provider)
-            try read(object, into: &output)
-        }
-    }
+    package static let endMarker = "message-end"
 
-    /// The body ended.
-    /// - Throws: UNAVAILABLE / UPSTREAM_TRUNCATED unless `message-end` arrived.
-    package func finish() throws(GatewayError) {
-        guard !ended else { return }
-        throw GatewayError.truncatedStream(
-            provider: provider, events.hasPartialEvent ? "in the middle of an event" : "before message-end")
+    /// - Throws: UPSTREAM_TRUNCATED for `[DONE]` before `message-end`, UPSTREAM_MALFORMED for
+    ///   broken events, the generation failure of `message-end`.
+    package mutating func decodeEvent(_ event: ServerSentEvent, into output: inout [ChatStreamEvent])
+        throws(GatewayError)
+    {
+        if event.dataEquals("[DONE]") {
+            throw GatewayError.truncatedStream(provider: provider, "with [DONE] before message-end")
+        }
+        let object = try OpenAIResponseDecoding.parseObject(event.data, what: "stream event", provider: provider)
+        try read(object, into: &output)
     }
 
     private mutating func read(_ object: JSONValue, into output: inout [ChatStreamEvent]) throws(GatewayError) {
@@ -109,7 +93,7 @@ package struct CohereStreamDecoder: ChatStreamDecoding {
                 output.append(.delta(ChatDelta(toolCalls: [ToolCallDelta(index: index, argumentsFragment: fragment)])))
             }
         case "message-end":
-            ended = true
+            isDone = true
             let delta = object["delta"]
             try CohereResponseDecoding.readEnd(
                 finishReason: delta["finish_reason"].string, usage: delta["usage"], error: delta["error"],

@@ -63,6 +63,7 @@ struct CallDispatcher: Sendable {
     /// async frames of what it is running, and one function for every kind would give every
     /// stream the frame space of all of them (7.6 KiB, measured), which adds up over thousands
     /// of open streams.
+    ///
     /// The call is consumed, so that what it carries (a long prompt) is held only as long as
     /// the provider needs it, not for the whole stream.
     func run(_ call: consuming GatewayCall, context: CallContext, stream: StreamHandle) async {
